@@ -1,0 +1,32 @@
+# The two set-up commands of README.md: `make demo` and `make test`.
+# Both create (or refresh, when pyproject.toml changes) a virtual environment in .venv,
+# install torch==2.13.0 first (the CPU build on these machines; an unpinned torch pulls CUDA),
+# then the package with its train and dev extras.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.edgekit-installed
+PYTHON3 ?= python3
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[train,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/edgekit demo --out results/demo
+
+test: install
+	$(PY) -m pytest -q tests
+
+bench: install
+	$(PY) -m pytest bench --benchmark-columns=min,median,max,rounds --benchmark-sort=name --benchmark-json=results/bench/benchmark.json
+	$(PY) bench/make_tables.py results/bench
+
+clean:
+	rm -rf $(VENV) results build dist *.egg-info

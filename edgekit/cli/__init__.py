@@ -1,0 +1,40 @@
+"""The `edgekit` command: a Click group with one module per subcommand.
+
+Commands parse arguments, call the library and render what it returns; they hold no logic.
+A user mistake (`EdgekitError`) is printed as one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from edgekit import __version__
+from edgekit.errors import EdgekitError
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EdgekitError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edgekit")
+def main() -> None:
+    """edgekit: wrist-worn sensor classifiers from data to device."""
+
+
+def _register() -> None:
+    from edgekit.cli import data, demo, models
+
+    main.add_command(data.data)
+    main.add_command(models.models)
+    main.add_command(demo.demo)
+
+
+_register()
