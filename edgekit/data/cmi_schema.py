@@ -36,11 +36,13 @@ ORIENTATIONS: tuple[str, ...] = (
     "Lie on Back",
     "Lie on Side - Non Dominant",
 )
-# behaviour values in time order within a sequence; `phase` is Transition for the first two
+# behaviour values; the simulator writes the first three in time order (move, pause, gesture) with
+# `phase` Transition for the first two. The real data also has the fourth (a Transition value).
 BEHAVIORS: tuple[str, ...] = (
     "Relaxes and moves hand to target location",
     "Hand at target location",
     "Performs gesture",
+    "Moves hand to target location",
 )
 PHASES: tuple[str, ...] = ("Transition", "Gesture")
 SEQUENCE_TYPES: tuple[str, ...] = ("Target", "Non-Target")
