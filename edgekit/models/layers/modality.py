@@ -1,0 +1,163 @@
+"""Modality branches: IMU, thermopile and time-of-flight inputs fused into one per-step embedding.
+
+Follows the separate-branch design of the strong CMI "Detect Behavior with Sensor Data" (Kaggle
+2025) solutions: the IMU is always present; thermopiles and ToF go through their own branches (ToF
+as 8x8 images per step through a small 2D CNN shared across sensors), each projected to the model
+width and summed. About half the test sequences are IMU-only, so a per-sequence presence flag
+zeroes a missing branch and adds a learned "missing" embedding instead: one model serves IMU-only
+and full-sensor sequences.
+
+Layout: `(B, T, C)` in and out; channels of `x` are `[imu | thm | tof pixels]` in that order, ToF
+pixels sensor-major and row-major within a sensor (`tof_1_v0..v63, tof_2_v0..`).
+
+Presence, per sequence and modality: a modality is present when at least one of its channels is
+finite and non-zero at at least one real (unpadded) step. NaN anywhere in `x` is read as 0 (so
+NaN-filled and zero-filled IMU-only sequences are the same). Pass `modality_mask` `(B, 2)` bool,
+columns `[thm, tof]`, to override the derived flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from edgekit.errors import EdgekitError
+from edgekit.models.layers.factories import LayerType, get_act
+
+TOF_SIDE = 8
+TOF_PIXELS = TOF_SIDE * TOF_SIDE
+
+
+@dataclass(frozen=True)
+class InputLayout:
+    """Which input channels are which sensor: `[imu | thm | tof_sensors x 64]`, plus demographics."""
+
+    imu_chs: int
+    thm_chs: int = 0
+    tof_sensors: int = 0
+    demo_chs: int = 0
+
+    @property
+    def in_chs(self) -> int:
+        return self.imu_chs + self.thm_chs + self.tof_sensors * TOF_PIXELS
+
+    def validate(self, in_chs: int) -> None:
+        """Raise an `EdgekitError` naming the mismatch when `in_chs` does not fit this layout."""
+        for name in ("imu_chs", "thm_chs", "tof_sensors", "demo_chs"):
+            if getattr(self, name) < 0:
+                raise EdgekitError(f"InputLayout.{name} must be >= 0, got {getattr(self, name)}")
+        if self.imu_chs < 1:
+            raise EdgekitError(f"InputLayout.imu_chs must be >= 1 (the IMU is always present), got {self.imu_chs}")
+        if self.in_chs != in_chs:
+            raise EdgekitError(
+                f"in_chs={in_chs} does not match the input layout: imu_chs {self.imu_chs} + thm_chs "
+                f"{self.thm_chs} + tof_sensors {self.tof_sensors} x {TOF_PIXELS} = {self.in_chs} channels"
+            )
+
+
+def resolve_layout(in_chs: int, layout: InputLayout | None) -> InputLayout:
+    """`layout`, checked against `in_chs`; None means every channel is IMU."""
+    layout = InputLayout(imu_chs=in_chs) if layout is None else layout
+    layout.validate(in_chs)
+    return layout
+
+
+class TofEncoder(nn.Module):
+    """Small 2D CNN over each ToF sensor's 8x8 image, weights shared across sensors and steps."""
+
+    def __init__(self, tof_sensors: int, out_chs: int, hidden_chs: int = 16, act_layer: LayerType = "silu"):
+        super().__init__()
+        act = get_act(act_layer)
+        self.tof_sensors = tof_sensors
+        self.cnn = nn.Sequential(
+            nn.Conv2d(1, hidden_chs, 3, padding=1),
+            act(),
+            nn.Conv2d(hidden_chs, hidden_chs, 3, stride=2, padding=1),
+            act(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(1),
+        )
+        self.proj = nn.Linear(tof_sensors * hidden_chs, out_chs)
+
+    def forward(self, tof: torch.Tensor) -> torch.Tensor:
+        # (B, T, S*64) -> (B*T*S, 1, 8, 8) -> (B*T*S, hidden) -> (B, T, S*hidden)
+        images = tof.unflatten(-1, (self.tof_sensors, 1, TOF_SIDE, TOF_SIDE)).flatten(0, 2)
+        feats = self.cnn(images).unflatten(0, (tof.shape[0], -1, self.tof_sensors)).flatten(2)
+        return self.proj(feats)
+
+
+class ModalityEncoder(nn.Module):
+    """`(B, T, C)` raw channels -> `(B, T, out_chs)`: IMU + thermopile + ToF branches, summed."""
+
+    def __init__(self, layout: InputLayout, out_chs: int, tof_hidden_chs: int = 16, act_layer: LayerType = "silu"):
+        super().__init__()
+        self.layout = layout
+        self.imu = nn.Linear(layout.imu_chs, out_chs)
+        self.thm = nn.Linear(layout.thm_chs, out_chs) if layout.thm_chs else None
+        self.tof = TofEncoder(layout.tof_sensors, out_chs, tof_hidden_chs, act_layer) if layout.tof_sensors else None
+        # the learned stand-ins for a missing thermopile / ToF branch
+        self.missing = nn.Parameter(torch.zeros(2, out_chs))
+        nn.init.normal_(self.missing, std=0.02)
+
+    def presence(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`(B, 2)` bool `[thm present, tof present]`, derived from the data (see module doc)."""
+        imu, thm, tof = self._split(x)
+        real = mask.unsqueeze(-1)
+        flags = []
+        for part in (thm, tof):
+            if part is None:
+                flags.append(torch.zeros_like(mask[:, 0]))
+            else:
+                nonzero = (part != 0) & real
+                flags.append(nonzero.flatten(1).any(dim=1))
+        return torch.stack(flags, dim=1)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, modality_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        x = torch.where(torch.isfinite(x), x, torch.zeros_like(x))
+        present = self.presence(x, mask) if modality_mask is None else modality_mask.to(torch.bool)
+        present = present.to(x.dtype).unsqueeze(1)  # (B, 1, 2)
+        imu, thm, tof = self._split(x)
+        out = self.imu(imu)
+        for i, (branch, part) in enumerate(((self.thm, thm), (self.tof, tof))):
+            if branch is None:
+                continue
+            keep = present[..., i : i + 1]
+            # zero the input too, so a missing branch's values cannot reach the output at all
+            out = out + keep * branch(part * keep) + (1.0 - keep) * self.missing[i]
+        return out
+
+    def _split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        lay = self.layout
+        imu = x[..., : lay.imu_chs]
+        thm = x[..., lay.imu_chs : lay.imu_chs + lay.thm_chs] if lay.thm_chs else None
+        tof = x[..., lay.imu_chs + lay.thm_chs :] if lay.tof_sensors else None
+        return imu, thm, tof
+
+
+class DemographicsEmbedding(nn.Module):
+    """MLP embedding of per-sequence demographics `(B, demo_chs)`, added to a pooled `(B, D)`."""
+
+    def __init__(self, demo_chs: int, out_chs: int, hidden_chs: int = 64, act_layer: LayerType = "silu"):
+        super().__init__()
+        self.demo_chs = demo_chs
+        self.mlp = (
+            nn.Sequential(nn.Linear(demo_chs, hidden_chs), get_act(act_layer)(), nn.Linear(hidden_chs, out_chs))
+            if demo_chs
+            else None
+        )
+
+    def forward(self, pooled: torch.Tensor, demographics: torch.Tensor | None = None) -> torch.Tensor:
+        if demographics is None:
+            return pooled
+        if self.mlp is None:
+            raise EdgekitError("demographics were given but the model's layout has demo_chs=0")
+        if demographics.shape[-1] != self.demo_chs:
+            raise EdgekitError(
+                f"demographics have {demographics.shape[-1]} columns; the model's layout expects "
+                f"demo_chs={self.demo_chs}"
+            )
+        return pooled + self.mlp(demographics)

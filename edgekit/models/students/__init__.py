@@ -1,0 +1,3 @@
+"""Compact students; importing this package registers them (`edgekit.models.registry`)."""
+
+from edgekit.models.students import mbconv_tcn, modern_tcn  # noqa: F401  (runs @register_model)
