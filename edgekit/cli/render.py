@@ -29,7 +29,8 @@ def _json_default(obj: Any):
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     t = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
-        t.add_column(col, justify="left" if i == 0 else "right")
+        # names are what people scan for: never truncate the first column
+        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0, overflow="fold")
     for row in rows:
         t.add_row(*(_cell(v) for v in row))
     console.print(t)

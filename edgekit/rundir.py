@@ -1,0 +1,131 @@
+"""Run directories: everything a later step needs, in one folder with a fixed layout.
+
+```
+RUN_DIR/
+  recipe.toml              the resolved recipe (all overrides applied)
+  feature_spec.json        FeatureSpec.to_json() of the features the models were trained on
+  scaler.json              per-feature-channel {"mean": [...], "std": [...]} (folded into exports)
+  data.json                {"class_names", "channels", "length", "sample_period_s", "source", ...}
+  metrics.json             the run's report (CV, ensemble, student, per-class)
+  confusion.png
+  teachers/<member>/fold<k>/model.pt + model.json + checkpoint.pt (resume state)
+  teachers/oof_logits.npy  (N_train, K) out-of-fold logits of the ensemble; per member too
+  teachers/test_logits.npy (N_test, K) averaged over folds and members
+  teachers/ensemble.json   members, fitted stacking weights, CV report
+  student/model.pt + model.json
+```
+A model is saved as `model.pt` (a state_dict, loaded with `weights_only=True`) next to
+`model.json` = {"name": registry name, "options": builder keyword arguments}; `load_model`
+rebuilds it through the registry. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import EdgekitError
+from edgekit.io import atomic_path, write_json_atomic
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def recipe(self) -> Path:
+        return self.root / "recipe.toml"
+
+    @property
+    def feature_spec(self) -> Path:
+        return self.root / "feature_spec.json"
+
+    @property
+    def scaler(self) -> Path:
+        return self.root / "scaler.json"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def teachers(self) -> Path:
+        return self.root / "teachers"
+
+    @property
+    def student(self) -> Path:
+        return self.root / "student"
+
+    def member_fold(self, member: str, fold: int) -> Path:
+        return self.teachers / member / f"fold{fold}"
+
+    def read_json(self, path: Path) -> Any:
+        if not path.exists():
+            raise EdgekitError(f"{self.root}: missing {path.name}; is this a run directory made by `edgekit train`?")
+        return json.loads(path.read_text())
+
+
+def save_model(folder: Path, model, name: str, options: dict[str, Any]) -> None:
+    """Write `model.pt` (state_dict) and `model.json` ({"name", "options"}) into `folder`."""
+    import torch
+
+    folder = Path(folder)
+    with atomic_path(folder / "model.pt") as tmp:
+        torch.save(model.state_dict(), tmp)
+    write_json_atomic(folder / "model.json", {"name": name, "options": _jsonable(options)})
+
+
+def load_model(folder: Path, map_location: str = "cpu"):
+    """Rebuild a model saved by `save_model` through the registry, in eval mode."""
+    import torch
+
+    from edgekit.models.registry import create_model
+
+    folder = Path(folder)
+    meta_path, weights_path = folder / "model.json", folder / "model.pt"
+    for path in (meta_path, weights_path):
+        if not path.exists():
+            raise EdgekitError(f"{folder}: missing {path.name}; expected a model saved by edgekit (model.pt + model.json)")
+    meta = json.loads(meta_path.read_text())
+    model = create_model(meta["name"], **_from_jsonable(meta["options"]))
+    model.load_state_dict(torch.load(weights_path, map_location=map_location, weights_only=True))
+    return model.eval()
+
+
+def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in options.items():
+        if hasattr(value, "__dataclass_fields__"):
+            from dataclasses import asdict
+
+            out[key] = {"__dataclass__": f"{type(value).__module__}:{type(value).__qualname__}", **asdict(value)}
+        elif isinstance(value, tuple):
+            out[key] = list(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _from_jsonable(options: dict[str, Any]) -> dict[str, Any]:
+    import importlib
+
+    out = {}
+    for key, value in options.items():
+        if isinstance(value, dict) and "__dataclass__" in value:
+            module, qualname = value["__dataclass__"].split(":")
+            if not module.startswith("edgekit."):
+                raise EdgekitError(f"model option {key!r} names a class outside edgekit ({module}); refusing to load it")
+            cls = getattr(importlib.import_module(module), qualname)
+            out[key] = cls(**{k: v for k, v in value.items() if k != "__dataclass__"})
+        else:
+            out[key] = value
+    return out
