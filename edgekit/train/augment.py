@@ -1,0 +1,297 @@
+"""Batch augmentations for padded sensor sequences, on the training device.
+
+Layout: `x` `(B, T, C)` features, `mask` `(B, T)` bool (True on real steps), sequences
+RIGHT-padded (real steps first, then zeros); `target` `(B, K)` soft labels; `recon_target`
+`(B, T, R)` the physics head's target. Per sample, in this order:
+
+1. mirror: with prob `mirror_p` take the sample from `x_mirrored` (the same batch's features from
+   handedness-mirrored raw data, prepared by the loop), and its recon target from `recon_mirrored`.
+2. shift: with prob `shift_p` move the recording start by s ∈ [−shift_max, shift_max] steps:
+   s > 0 prepends s copies of the first real step (an earlier start, sensor still), s < 0 drops the
+   first |s| steps. The END is kept (CMI gestures sit at the end of a sequence); a result longer
+   than T drops its earliest steps. The mask follows the new length.
+3. stretch: with prob `stretch_p` resample the real steps (linear interpolation) to
+   `round(L·f)` steps, f ~ U(stretch_range); longer than T keeps the last T.
+4. mixup (prob `mixup_p`) or cutmix (prob `cutmix_p`) with a random partner from the batch:
+   mixup blends x, recon target and labels by λ ~ Beta(α, α), and the mask becomes the union
+   (still right-padded); cutmix replaces a span of about (1 − λ) of the sample's real steps by the
+   partner's steps at the same positions (only where the partner is real) and weights the labels by
+   the fraction of real steps replaced.
+5. drift (prob `drift_p`): a per-channel linear ramp from 0 to N(0, drift_std) over the real steps.
+6. jitter: Gaussian noise of std `jitter_std` on every real step.
+7. time mask (prob `time_mask_p`): zero a contiguous span of up to `time_mask_max`·L real steps.
+8. feature mask (prob `feature_mask_p`): zero 1..`feature_mask_max` random channels.
+
+Time operations (1–4) transform the recon target like x; noise operations (5–8) leave it as is,
+so the physics head learns to reconstruct the clean signal. No operation writes a non-zero value
+into a padded step. All randomness comes from `generator`, so a seeded generator makes the result
+deterministic on a given device; draws happen on the batch's device (a CPU generator seeds a
+device generator for a GPU batch, so no large noise tensor crosses the bus). With every
+probability and `jitter_std` at 0 the augmenter returns its inputs unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from edgekit.errors import EdgekitError
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    jitter_std: float = 0.0
+    time_mask_p: float = 0.0
+    time_mask_max: float = 0.1  # fraction of the sequence's real length
+    feature_mask_p: float = 0.0
+    feature_mask_max: int = 2
+    drift_p: float = 0.0
+    drift_std: float = 0.05
+    shift_p: float = 0.0
+    shift_max: int = 8
+    stretch_p: float = 0.0
+    stretch_range: tuple[float, float] = (0.9, 1.1)
+    mixup_p: float = 0.0
+    mixup_alpha: float = 0.4
+    cutmix_p: float = 0.0
+    cutmix_alpha: float = 1.0
+    mirror_p: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stretch_range", tuple(float(v) for v in self.stretch_range))
+        for f in fields(self):
+            if f.name.endswith("_p") and not 0.0 <= getattr(self, f.name) <= 1.0:
+                raise EdgekitError(f"augment {f.name} must be a probability in [0, 1], got {getattr(self, f.name)}")
+        if self.mixup_p + self.cutmix_p > 1.0:
+            raise EdgekitError(f"mixup_p + cutmix_p must be <= 1 (a sample gets one of them), got "
+                               f"{self.mixup_p} + {self.cutmix_p}")
+        for name in ("jitter_std", "drift_std", "shift_max", "feature_mask_max"):
+            if getattr(self, name) < 0:
+                raise EdgekitError(f"augment {name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.time_mask_max <= 1.0:
+            raise EdgekitError(f"augment time_mask_max is a fraction of the length in [0, 1], got {self.time_mask_max}")
+        lo, hi = self.stretch_range if len(self.stretch_range) == 2 else (0.0, -1.0)
+        if not 0.0 < lo <= hi:
+            raise EdgekitError(f"augment stretch_range must be (low, high) with 0 < low <= high, "
+                               f"got {self.stretch_range}")
+        if self.mixup_alpha <= 0 or self.cutmix_alpha <= 0:
+            raise EdgekitError(f"mixup_alpha and cutmix_alpha must be > 0, got {self.mixup_alpha}, {self.cutmix_alpha}")
+
+
+def _check_right_padded(mask: Tensor) -> None:
+    if mask.dtype != torch.bool or mask.dim() != 2:
+        raise EdgekitError(f"mask must be (batch, time) bool, got {tuple(mask.shape)} {mask.dtype}")
+    if bool((mask[:, 1:] & ~mask[:, :-1]).any()):
+        raise EdgekitError("augmentations expect right-padded sequences (real steps first, then padding); "
+                           "the mask has a real step after a padded one")
+
+
+def _gather_time(x: Tensor, index: Tensor) -> Tensor:
+    """`x` `(B, T, C)`, `index` `(B, T)` long → `x[b, index[b, t], :]`."""
+    return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+class Augmenter:
+    """Apply `AugmentConfig` to a batch: `(x, mask, target, recon_target)` in and out (module docs)."""
+
+    def __init__(self, cfg: AugmentConfig, generator: torch.Generator | None = None):
+        self.cfg = cfg
+        self.generator = generator
+        self._gen: torch.Generator | None = generator
+
+    # --- random draws, all on the batch's device --------------------------------------------------
+    def _call_generator(self, like: Tensor) -> torch.Generator | None:
+        """The generator for one call: `self.generator` when it lives on the batch's device, else a
+        generator on that device seeded from it (noise for a GPU batch is not made on the CPU)."""
+        if self.generator is None or self.generator.device == like.device:
+            return self.generator
+        seed = int(torch.randint(0, 2**62, (1,), generator=self.generator, device=self.generator.device))
+        return torch.Generator(device=like.device).manual_seed(seed)
+
+    def _rand(self, shape: tuple[int, ...], like: Tensor) -> Tensor:
+        return torch.rand(shape, generator=self._gen, device=like.device)
+
+    def _randn(self, shape: tuple[int, ...], like: Tensor) -> Tensor:
+        return torch.randn(shape, generator=self._gen, device=like.device, dtype=like.dtype)
+
+    def _beta(self, alpha: float, n: int, like: Tensor) -> Tensor:
+        # torch's Beta takes no generator: seed numpy from the generator so results stay reproducible
+        seed = int(torch.randint(0, 2**62, (1,), generator=self._gen, device=like.device))
+        draws = np.random.default_rng(seed).beta(alpha, alpha, size=n)
+        return torch.as_tensor(draws, dtype=torch.float32, device=like.device)
+
+    def _chosen(self, p: float, lengths: Tensor) -> Tensor:
+        """(B,) bool: which samples get an op of probability `p` (never an empty sequence)."""
+        return (self._rand((lengths.shape[0],), lengths) < p) & (lengths > 0)
+
+    # --- the pipeline -----------------------------------------------------------------------------
+    def __call__(self, x: Tensor, mask: Tensor, target: Tensor, *, x_mirrored: Tensor | None = None,
+                 recon_target: Tensor | None = None,
+                 recon_mirrored: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """`recon_mirrored` is the recon target of `x_mirrored`; it is required when both
+        `mirror_p > 0` and a `recon_target` are given, so the two stay consistent."""
+        cfg = self.cfg
+        _check_right_padded(mask)
+        self._gen = self._call_generator(x)
+        if x.dim() != 3 or x.shape[:2] != mask.shape:
+            raise EdgekitError(f"x {tuple(x.shape)} must be (batch, time, channels) matching mask {tuple(mask.shape)}")
+        if target.dim() != 2 or target.shape[0] != x.shape[0]:
+            raise EdgekitError(f"target {tuple(target.shape)} must be (batch, classes) soft labels "
+                               f"for {x.shape[0]} samples")
+        if cfg.mirror_p > 0:
+            x, recon_target = self._mirror(x, mask, x_mirrored, recon_target, recon_mirrored)
+        if cfg.shift_p > 0 and cfg.shift_max > 0:
+            x, mask, recon_target = self._shift(x, mask, recon_target)
+        if cfg.stretch_p > 0:
+            x, mask, recon_target = self._stretch(x, mask, recon_target)
+        if cfg.mixup_p > 0 or cfg.cutmix_p > 0:
+            x, mask, target, recon_target = self._mix(x, mask, target, recon_target)
+        if cfg.drift_p > 0 and cfg.drift_std > 0:
+            x = self._drift(x, mask)
+        if cfg.jitter_std > 0:
+            x = x + self._randn(tuple(x.shape), x) * cfg.jitter_std * mask.unsqueeze(-1)
+        if cfg.time_mask_p > 0 and cfg.time_mask_max > 0:
+            x = self._time_mask(x, mask)
+        if cfg.feature_mask_p > 0 and cfg.feature_mask_max > 0:
+            x = self._feature_mask(x, mask)
+        return x, mask, target, recon_target
+
+    def _mirror(self, x, mask, x_mirrored, recon_target, recon_mirrored):
+        if x_mirrored is None:
+            raise EdgekitError("mirror_p > 0 needs x_mirrored (the batch's features from mirrored raw data)")
+        if x_mirrored.shape != x.shape:
+            raise EdgekitError(f"x_mirrored {tuple(x_mirrored.shape)} must match x {tuple(x.shape)}")
+        if recon_target is not None and recon_mirrored is None:
+            raise EdgekitError("mirror_p > 0 with a recon_target needs recon_mirrored "
+                               "(the mirrored batch's recon target)")
+        lengths = mask.sum(1)
+        pick = self._chosen(self.cfg.mirror_p, lengths)
+        x_mirrored = x_mirrored.to(x.dtype) * mask.unsqueeze(-1).to(x.dtype)
+        x = torch.where(pick[:, None, None], x_mirrored, x)
+        if recon_target is not None:
+            recon_target = torch.where(pick[:, None, None], recon_mirrored.to(recon_target.dtype), recon_target)
+        return x, recon_target
+
+    def _resample(self, x, mask, recon_target, pick, index_fn):
+        """Shared by shift and stretch: `index_fn` gives new lengths and per-step source positions
+        (`lo`, `hi`, interpolation weight `frac` or None); samples not in `pick` are unchanged."""
+        lengths = mask.sum(1)
+        steps = torch.arange(mask.shape[1], device=mask.device)
+        new_len, lo, hi, frac = index_fn(lengths, steps)
+        new_len = torch.where(pick, new_len, lengths)
+        new_mask = steps[None, :] < new_len[:, None]
+
+        def apply(t: Tensor) -> Tensor:
+            out = _gather_time(t, lo)
+            if frac is not None:  # linear interpolation between neighbouring source steps
+                w = frac.unsqueeze(-1).to(t.dtype)
+                out = out * (1 - w) + _gather_time(t, hi) * w
+            out = out * new_mask.unsqueeze(-1).to(t.dtype)
+            return torch.where(pick[:, None, None], out, t)
+
+        recon_out = None if recon_target is None else apply(recon_target)
+        return apply(x), torch.where(pick[:, None], new_mask, mask), recon_out
+
+    def _shift(self, x, mask, recon_target):
+        cfg, batch, steps_t = self.cfg, x.shape[0], x.shape[1]
+        lengths = mask.sum(1)
+        pick = self._chosen(cfg.shift_p, lengths)
+        shift = (self._rand((batch,), lengths) * (2 * cfg.shift_max + 1)).long() - cfg.shift_max
+        shift = torch.maximum(shift, 1 - lengths)  # keep at least one real step
+
+        def index_fn(lengths, steps):
+            grown = lengths + shift
+            drop = (grown - steps_t).clamp_min(0)
+            src = (steps[None, :] + drop[:, None] - shift[:, None])
+            src = torch.minimum(src.clamp_min(0), (lengths - 1).clamp_min(0)[:, None])
+            return grown.clamp(1, steps_t), src, src, None
+
+        return self._resample(x, mask, recon_target, pick, index_fn)
+
+    def _stretch(self, x, mask, recon_target):
+        cfg, batch, steps_t = self.cfg, x.shape[0], x.shape[1]
+        lengths = mask.sum(1)
+        pick = self._chosen(cfg.stretch_p, lengths)
+        lo_f, hi_f = cfg.stretch_range
+        factor = lo_f + (hi_f - lo_f) * self._rand((batch,), x)
+
+        def index_fn(lengths, steps):
+            stretched = torch.round(lengths.to(factor.dtype) * factor).long().clamp_min(1)
+            drop = (stretched - steps_t).clamp_min(0)
+            # step j of the stretched sequence sits at source position j·(L − 1)/(L' − 1)
+            scale = (lengths - 1).clamp_min(0).to(factor.dtype) / (stretched - 1).clamp_min(1).to(factor.dtype)
+            pos = (steps[None, :] + drop[:, None]).to(factor.dtype) * scale[:, None]
+            last = (lengths - 1).clamp_min(0)[:, None]
+            lo = torch.minimum(pos.floor().long(), last)
+            hi = torch.minimum(lo + 1, last)
+            return stretched.clamp(1, steps_t), lo, hi, (pos - lo.to(pos.dtype)).clamp(0, 1)
+
+        return self._resample(x, mask, recon_target, pick, index_fn)
+
+    def _mix(self, x, mask, target, recon_target):
+        cfg, batch, steps_t = self.cfg, x.shape[0], x.shape[1]
+        lengths = mask.sum(1)
+        target = target.to(x.dtype) if target.dtype.is_floating_point else target.float()
+        perm = torch.randperm(batch, generator=self._gen, device=x.device)
+        u = self._rand((batch,), x)
+        do_mixup = (u < cfg.mixup_p) & (lengths > 0)
+        do_cutmix = (u >= cfg.mixup_p) & (u < cfg.mixup_p + cfg.cutmix_p) & (lengths > 0) & (lengths[perm] > 0)
+
+        # mixup: blend everything, union of masks (right padding is kept)
+        lam = self._beta(cfg.mixup_alpha, batch, x).to(x.dtype)
+        lam = torch.where(do_mixup, lam, torch.ones_like(lam))
+        x_mix = lam[:, None, None] * x + (1 - lam[:, None, None]) * x[perm]
+        mask_mix = torch.where(do_mixup[:, None], mask | mask[perm], mask)
+        target_mix = lam[:, None] * target + (1 - lam[:, None]) * target[perm]
+        recon_mix = None
+        if recon_target is not None:
+            recon_mix = lam[:, None, None] * recon_target + (1 - lam[:, None, None]) * recon_target[perm]
+
+        # cutmix: a span of ~(1 − λ)·L real steps taken from the partner where the partner is real
+        lam_c = self._beta(cfg.cutmix_alpha, batch, x)
+        span = torch.round((1 - lam_c) * lengths.to(lam_c.dtype)).long()
+        start = (self._rand((batch,), x) * (lengths - span + 1).to(x.dtype)).long()
+        steps = torch.arange(steps_t, device=x.device)[None, :]
+        region = (steps >= start[:, None]) & (steps < (start + span)[:, None]) & mask & mask[perm]
+        region = region & do_cutmix[:, None]
+        replaced = region.sum(1).to(x.dtype) / lengths.clamp_min(1).to(x.dtype)
+        x_mix = torch.where(region[..., None], x[perm], x_mix)
+        target_mix = torch.where(do_cutmix[:, None],
+                                 (1 - replaced[:, None]) * target + replaced[:, None] * target[perm], target_mix)
+        if recon_mix is not None:
+            recon_mix = torch.where(region[..., None], recon_target[perm], recon_mix)
+        return x_mix * mask_mix.unsqueeze(-1).to(x.dtype), mask_mix, target_mix, recon_mix
+
+    def _drift(self, x, mask):
+        lengths = mask.sum(1)
+        pick = self._chosen(self.cfg.drift_p, lengths)
+        end = self._randn((x.shape[0], x.shape[2]), x) * self.cfg.drift_std
+        steps = torch.arange(x.shape[1], device=x.device, dtype=x.dtype)
+        ramp = steps[None, :] / (lengths - 1).clamp_min(1).to(x.dtype)[:, None]  # 0 → 1 over real steps
+        drift = ramp.unsqueeze(-1) * end.unsqueeze(1) * mask.unsqueeze(-1).to(x.dtype)
+        return x + drift * pick[:, None, None].to(x.dtype)
+
+    def _time_mask(self, x, mask):
+        lengths = mask.sum(1)
+        batch, steps_t = x.shape[:2]
+        pick = self._chosen(self.cfg.time_mask_p, lengths)
+        max_span = torch.floor(lengths.to(x.dtype) * self.cfg.time_mask_max).long().clamp_min(1)
+        span = (self._rand((batch,), x) * max_span.to(x.dtype)).long() + 1  # 1..max_span
+        span = torch.minimum(span, lengths)
+        start = (self._rand((batch,), x) * (lengths - span + 1).to(x.dtype)).long()
+        steps = torch.arange(steps_t, device=x.device)[None, :]
+        hole = (steps >= start[:, None]) & (steps < (start + span)[:, None]) & pick[:, None]
+        return x.masked_fill(hole.unsqueeze(-1), 0.0)
+
+    def _feature_mask(self, x, mask):
+        lengths = mask.sum(1)
+        batch, _, channels = x.shape
+        pick = self._chosen(self.cfg.feature_mask_p, lengths)
+        count = (self._rand((batch,), x) * min(self.cfg.feature_mask_max, channels)).long() + 1
+        # a random ranking of channels per sample; the `count` lowest ranks are dropped
+        rank = self._rand((batch, channels), x).argsort(dim=1).argsort(dim=1)
+        drop = (rank < count[:, None]) & pick[:, None]
+        return x.masked_fill(drop.unsqueeze(1), 0.0)
