@@ -1,0 +1,389 @@
+"""`FeatureSpec`: the single source of truth for edgekit's causal features.
+
+One frozen dataclass says which raw columns play which role, the sample period, gravity, the NaN
+policy, handedness mirroring and every enabled feature family with its parameters. The Polars
+batch pipeline (`batch.py`), the pure-Python streaming reference (`reference.py`) and the C99
+firmware bridge implement exactly this spec; `spec.hash()` goes into every exported model and the
+runtime refuses a model whose hash differs from its bridge's.
+
+Every feature is causal: a sample's features use that sample and earlier samples of the same
+sequence only, and each is an O(1)-per-sample recurrence a Cortex-M4 can afford in float32
+(ring buffers, running sums, sliding Welford moments, a monotonic deque, a sliding DFT).
+
+NaN policy `HOLD_LAST` (the only policy so far; an Enum so a new one changes the hash):
+- acc, gyro: a sample with any non-finite component is replaced, as a whole vector, by the last
+  valid sample of the sequence; before the first valid sample the vector is 0.
+- rot: a sample with a non-finite component or a norm below `QUAT_MIN_NORM` holds the last valid
+  orientation; before the first valid one the orientation is identity (1, 0, 0, 0). Valid
+  quaternions are normalised, then made sign-continuous: q is negated when its dot product with
+  the previous (held) orientation is negative; the first is compared with identity, so every
+  sequence starts in the w >= 0 hemisphere and q -> -q changes no feature.
+- thm: each thermopile holds its last valid value (0 before the first) and gets a per-sample
+  `thm_k_missing` indicator (1 where the raw value is non-finite).
+- extra pass-through channels: each holds its last finite value, 0 before the first.
+- ToF: a pixel is valid when finite and >= 0 (raw -1 means no return). Per-sensor aggregates use
+  valid pixels only; a sensor with no valid pixel gives mean/std/min/max 0 and `valid` 0. ToF is
+  never held: the valid fraction tells the model what was seen. Raw pixel pass-through writes
+  missing pixels as -1.
+- thermopile aggregates likewise use the finite thermopiles of the current sample only.
+So every output is finite whenever the inputs are finite or missing (NaN/null/-1).
+
+Shared conventions: quaternions are scalar-first and rotate device-frame vectors into the world
+frame (world z up), gravity and the default sample period come from `edgekit.data.cmi_schema`.
+Backward differences (angular velocity, jerk, rates) are 0 on a sequence's first sample; rolling
+windows are causal and partial at the start (the first sample's window has one sample); standard
+deviations are population (ddof = 0).
+
+Feature definitions (q = (w, x, y, z) the cleaned orientation, dt the sample period):
+- rot_angle = 2 acos(min(1, |w|)); gravity in the device frame g_d = g (2(xz - wy), 2(yz + wx),
+  1 - 2(x^2 + y^2)); linacc = acc - g_d.
+- dq = conj(q_{t-1}) q_t (body frame, dq_w >= 0 by sign continuity); angdist = 2 atan2(|dq_v|, dq_w);
+  angvel = dq_v / |dq_v| * angdist / dt (2 dq_v / dt when |dq_v| < 1e-12).
+- tilt = acos(1 - 2(x^2 + y^2)) (device z against world up) or, from the accelerometer,
+  acos(acc_z / |acc|) (0 when |acc| < 1e-9). Euler angles are intrinsic z-y'-x'', R = Rz(yaw)
+  Ry(pitch) Rx(roll): roll = atan2(2(wx + yz), 1 - 2(x^2 + y^2)), pitch = asin(2(wy - xz)),
+  yaw = atan2(2(wz + xy), 1 - 2(y^2 + z^2)); their rates wrap the difference into (-pi, pi].
+- energy = mean of x^2 over the window; zcr = mean over the window of c_t, where c_t = 1 when
+  x_{t-1} x_t < 0 (c = 0 on the first sample); correlation = Pearson r over the window, 0 when
+  either population variance is below `VARIANCE_FLOOR`; stationary = 1 when the rolling std of
+  acc_mag is below the threshold; band power: see `BandPower`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Sequence, get_type_hints
+
+from edgekit.data.cmi_schema import (
+    ACC_COLUMNS,
+    GRAVITY_M_S2,
+    ROT_COLUMNS,
+    SIM_SAMPLE_PERIOD_S,
+    THM_COLUMNS,
+    TOF_COLUMNS,
+    TOF_PIXELS,
+    TOF_SENSORS,
+)
+from edgekit.errors import SpecError
+from edgekit.features import catalog
+
+if TYPE_CHECKING:
+    from edgekit.data.dataset import SequenceDataset
+
+SPEC_FORMAT = 1  # bump when the meaning of an existing field changes
+STANDARD_GRAVITY_M_S2 = 9.80665  # the `g` of accelerometers that report in g (UCI-HAR)
+QUAT_MIN_NORM = 1e-6  # below this a quaternion is treated as missing (zero-norm dropouts)
+VARIANCE_FLOOR = 1e-9  # correlation is 0 when a window's variance is below this (std < 3e-5)
+
+
+class NanPolicy(Enum):
+    HOLD_LAST = "hold_last"
+
+
+class TiltSource(Enum):
+    ORIENTATION = "orientation"  # device z against world up, from the quaternion
+    ACCELEROMETER = "accelerometer"  # device z against the measured acc direction (no quaternion)
+
+
+class RollingStat(Enum):
+    MEAN = "mean"
+    STD = "std"
+    MIN = "min"
+    MAX = "max"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Which raw columns play which role; `columns()` is the raw vector order the reference and
+    the C bridge consume: acc, rot, gyro, thm, ToF pixels (sensor-major), extras."""
+
+    acc: tuple[str, str, str] = ACC_COLUMNS
+    acc_scale: float = 1.0  # multiply raw acc by this to get m/s^2 (9.80665 for data in g)
+    rot: tuple[str, str, str, str] | None = ROT_COLUMNS  # w, x, y, z
+    gyro: tuple[str, str, str] | None = None  # rad/s, body frame
+    thm: tuple[str, ...] = ()
+    tof_sensors: int = 0  # the first N sensors of cmi_schema.TOF_COLUMNS, 64 pixels each
+    extra: tuple[str, ...] = ()  # passed through (held), available to windowed families
+
+    def tof_columns(self) -> tuple[str, ...]:
+        return TOF_COLUMNS[: self.tof_sensors * TOF_PIXELS]
+
+    def columns(self) -> tuple[str, ...]:
+        return self.acc + (self.rot or ()) + (self.gyro or ()) + self.thm + self.tof_columns() + self.extra
+
+
+@dataclass(frozen=True)
+class RawPassthrough:
+    tof_pixels: bool = False  # also pass the 64 pixels of every ToF sensor through
+
+
+@dataclass(frozen=True)
+class Jerk:
+    channels: tuple[str, ...] = ("acc_mag",)  # backward difference / dt of each, named <ch>_jerk
+
+
+@dataclass(frozen=True)
+class Tilt:
+    source: TiltSource = TiltSource.ORIENTATION
+
+
+@dataclass(frozen=True)
+class RollingStats:
+    channels: tuple[str, ...]
+    windows: tuple[int, ...] = (5, 20)
+    stats: tuple[RollingStat, ...] = (RollingStat.MEAN, RollingStat.STD, RollingStat.MAX)
+
+
+@dataclass(frozen=True)
+class WindowedChannels:
+    """Channels x windows, for rolling energy (mean of squares) and zero-crossing rate."""
+
+    channels: tuple[str, ...]
+    windows: tuple[int, ...] = (20,)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    pairs: tuple[tuple[str, str], ...]
+    windows: tuple[int, ...] = (20,)
+
+
+@dataclass(frozen=True)
+class Stationarity:
+    window: int = 20
+    threshold: float = 0.1  # 1 when the rolling population std of acc_mag (m/s^2) is below this
+
+
+@dataclass(frozen=True)
+class BandPower:
+    """|sum_m x_m e^{-i w m}|^2 / n^2 over the last n <= window samples, w = 2 pi f dt.
+    Each frequency must be a DFT bin of the window (f * window * dt an integer in 1..window/2)
+    so the phase repeats every `window` samples and the device can index a cos/sin table."""
+
+    channels: tuple[str, ...]
+    window: int = 25
+    frequencies_hz: tuple[float, ...] = (2.0, 4.0, 6.0)
+
+    def bins(self, sample_period_s: float) -> tuple[int, ...]:
+        return tuple(int(round(f * self.window * sample_period_s)) for f in self.frequencies_hz)
+
+
+@dataclass(frozen=True)
+class Families:
+    """Enabled feature families, in output order. False/None disables a family."""
+
+    raw: RawPassthrough | None = RawPassthrough()
+    acc_magnitude: bool = True
+    gyro_magnitude: bool = False
+    rotation_angle: bool = False
+    linear_acc: bool = False
+    angular_velocity: bool = False
+    angular_distance: bool = False
+    tilt: Tilt | None = None
+    euler: bool = False
+    thermal: bool = False
+    tof: bool = False
+    jerk: Jerk | None = None
+    rolling: tuple[RollingStats, ...] = ()
+    energy: WindowedChannels | None = None
+    zero_crossings: WindowedChannels | None = None
+    correlation: Correlation | None = None
+    stationarity: Stationarity | None = None
+    band_power: tuple[BandPower, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    inputs: InputSpec = InputSpec()
+    sample_period_s: float = SIM_SAMPLE_PERIOD_S
+    gravity: float = GRAVITY_M_S2
+    nan_policy: NanPolicy = NanPolicy.HOLD_LAST
+    mirror: bool = False  # mirror left-handed (handedness 0) sequences into the right-hand frame
+    families: Families = field(default_factory=Families)
+
+    def __post_init__(self) -> None:
+        catalog.validate(self)
+
+    # --- what the spec produces -------------------------------------------------------------
+    def input_columns(self) -> tuple[str, ...]:
+        return self.inputs.columns()
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in catalog.feature_table(self))
+
+    def units(self) -> tuple[str, ...]:
+        return tuple(unit for _, unit in catalog.feature_table(self))
+
+    # --- identity and serialisation ---------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": SPEC_FORMAT, **_to_jsonable(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FeatureSpec":
+        data = dict(data)
+        found = data.pop("format", SPEC_FORMAT)
+        if found != SPEC_FORMAT:
+            raise SpecError(f"feature spec format {found!r}; this edgekit reads format {SPEC_FORMAT}")
+        return _from_jsonable(cls, data, "spec")
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FeatureSpec":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"feature spec is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def hash(self) -> str:
+        """16 hex digits of sha256 over canonical JSON (sorted keys, no whitespace)."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def with_families(self, **changes: Any) -> "FeatureSpec":
+        return replace(self, families=replace(self.families, **changes))
+
+    # --- presets ----------------------------------------------------------------------------
+    @classmethod
+    def cmi_default(cls) -> "FeatureSpec":
+        """Compact device spec for CMI-schema data at the simulator's 50 Hz: every family that
+        applies; ToF only as per-sensor aggregates; left-handed wearers mirrored."""
+        inputs = InputSpec(acc=ACC_COLUMNS, rot=ROT_COLUMNS, thm=THM_COLUMNS, tof_sensors=TOF_SENSORS)
+        return cls(inputs=inputs, sample_period_s=SIM_SAMPLE_PERIOD_S, mirror=True,
+                   families=default_families(inputs, SIM_SAMPLE_PERIOD_S))
+
+    @classmethod
+    def uci_har_default(cls) -> "FeatureSpec":
+        """UCI-HAR at 50 Hz: acc in g from total_acc_*, gyro from body_gyro_*, no quaternion."""
+        inputs = InputSpec(acc=("total_acc_x", "total_acc_y", "total_acc_z"), acc_scale=STANDARD_GRAVITY_M_S2,
+                           rot=None, gyro=("body_gyro_x", "body_gyro_y", "body_gyro_z"))
+        return cls(inputs=inputs, sample_period_s=0.02, families=default_families(inputs, 0.02))
+
+    @classmethod
+    def for_channels(cls, channels: Sequence[str], sample_period_s: float, *, units: Sequence[str] | None = None,
+                     mirror: bool = False) -> "FeatureSpec":
+        """A default spec for data with these channel names (CMI or UCI-HAR names): roles are
+        recognised by name, other channels pass through as extras. Acc in unit "g" is scaled."""
+        return _spec_for_channels(cls, tuple(channels), sample_period_s, units, mirror)
+
+    @classmethod
+    def for_dataset(cls, ds: "SequenceDataset", *, mirror: bool | None = None) -> "FeatureSpec":
+        """`for_channels` on a SequenceDataset; mirrors when it carries handedness (unless told)."""
+        has_handedness = "handedness" in ds.extras or (
+            ds.demographics is not None and "handedness" in ds.demographics.columns)
+        return cls.for_channels(ds.channels, ds.sample_period_s, units=ds.units,
+                                mirror=has_handedness if mirror is None else mirror)
+
+
+def default_families(inputs: InputSpec, sample_period_s: float) -> Families:
+    """Every family that applies to these inputs, with edgekit's default parameters."""
+    has_rot, has_gyro = inputs.rot is not None, inputs.gyro is not None
+    motion = "linacc_mag" if has_rot else "acc_mag"  # movement without gravity where we can
+    turning = "angdist" if has_rot else ("gyro_mag" if has_gyro else None)
+    axes = ("linacc_x", "linacc_y", "linacc_z") if has_rot else ("gyro_x", "gyro_y", "gyro_z") if has_gyro else ()
+    bp_window = max(4, int(round(0.5 / sample_period_s)))  # half a second: bins every 2 Hz
+    bp_freqs = tuple(round(k / (bp_window * sample_period_s), 9) for k in (1, 2, 3))
+    pairs = (("acc_x", "acc_y"), ("acc_y", "acc_z"), ("acc_x", "acc_z")) + (((motion, turning),) if turning else ())
+    return Families(
+        raw=RawPassthrough(),
+        acc_magnitude=True,
+        gyro_magnitude=has_gyro,
+        rotation_angle=has_rot,
+        linear_acc=has_rot,
+        angular_velocity=has_rot,
+        angular_distance=has_rot,
+        tilt=Tilt(TiltSource.ORIENTATION if has_rot else TiltSource.ACCELEROMETER),
+        euler=has_rot,
+        thermal=len(inputs.thm) > 0,
+        tof=inputs.tof_sensors > 0,
+        jerk=Jerk(("acc_mag",) + (("linacc_x", "linacc_y", "linacc_z") if has_rot else ("acc_x", "acc_y", "acc_z"))),
+        rolling=(RollingStats(tuple(dict.fromkeys(c for c in ("acc_mag", motion, turning) if c))),),
+        energy=WindowedChannels(axes) if axes else None,
+        zero_crossings=WindowedChannels(axes) if axes else None,
+        correlation=Correlation(pairs),
+        stationarity=Stationarity(),
+        band_power=(BandPower((motion,), bp_window, bp_freqs),),
+    )
+
+
+def _spec_for_channels(cls, channels: tuple[str, ...], dt: float, units: Sequence[str] | None,
+                       mirror: bool) -> FeatureSpec:
+    def present(cols: tuple[str, ...]) -> bool:
+        return all(c in channels for c in cols)
+
+    acc_options = (ACC_COLUMNS, ("total_acc_x", "total_acc_y", "total_acc_z"),
+                   ("body_acc_x", "body_acc_y", "body_acc_z"))
+    acc = next((cols for cols in acc_options if present(cols)), None)
+    if acc is None:
+        raise SpecError(f"no accelerometer channels among {list(channels)}; expected one of "
+                        f"{[list(a) for a in acc_options]}")
+    unit_of = dict(zip(channels, units)) if units is not None else {}
+    acc_scale = STANDARD_GRAVITY_M_S2 if unit_of.get(acc[0], "").strip().lower() == "g" else 1.0
+    rot = ROT_COLUMNS if present(ROT_COLUMNS) else None
+    gyro_options = (("gyro_x", "gyro_y", "gyro_z"), ("body_gyro_x", "body_gyro_y", "body_gyro_z"))
+    gyro = None if rot else next((cols for cols in gyro_options if present(cols)), None)
+    thm = tuple(c for c in THM_COLUMNS if c in channels)
+    tof_sensors = 0
+    while tof_sensors < TOF_SENSORS and present(TOF_COLUMNS[tof_sensors * TOF_PIXELS:(tof_sensors + 1) * TOF_PIXELS]):
+        tof_sensors += 1
+    used = set(acc) | set(rot or ()) | set(gyro or ()) | set(thm) | set(TOF_COLUMNS[: tof_sensors * TOF_PIXELS])
+    extra = tuple(c for c in channels if c not in used and not c.startswith("tof_"))
+    inputs = InputSpec(acc=acc, acc_scale=acc_scale, rot=rot, gyro=gyro, thm=thm, tof_sensors=tof_sensors, extra=extra)
+    return cls(inputs=inputs, sample_period_s=dt, mirror=mirror, families=default_families(inputs, dt))
+
+
+# --- generic, strict (de)serialisation of the nested frozen dataclasses ---------------------
+def _to_jsonable(value: Any) -> Any:
+    if is_dataclass(value):
+        return {f.name: _to_jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_to_jsonable(v) for v in value]
+    return value
+
+
+def _from_jsonable(tp: Any, value: Any, where: str) -> Any:
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        (inner,) = [o for o in options if o is not type(None)]
+        return _from_jsonable(inner, value, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise SpecError(f"{where}: expected a list, got {value!r}")
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_jsonable(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise SpecError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(_from_jsonable(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise SpecError(f"{where}: {value!r} is not one of {[m.value for m in tp]}") from None
+    if isinstance(tp, type) and is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise SpecError(f"{where}: expected an object, got {value!r}")
+        hints = get_type_hints(tp)
+        known = {f.name for f in fields(tp)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise SpecError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
+        return tp(**{k: _from_jsonable(hints[k], v, f"{where}.{k}") for k, v in value.items()})
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, str, bool) and type(value) is tp:
+        return value
+    raise SpecError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
