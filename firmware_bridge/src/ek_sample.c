@@ -1,0 +1,217 @@
+/* Step 1 and 2 of a push: mirror the raw sample for a left-handed wearer and clean it under the
+ * HOLD_LAST NaN policy (edgekit/features/spec.py), then the thermopile and ToF aggregates.
+ *
+ * Mirroring is applied where each value is read instead of copying the sample: the ToF
+ * aggregates do not depend on pixel order, so only the sensor permutation matters for them. */
+#include <math.h>
+
+#include "ek_internal.h"
+
+#define EK_FLOAT_MAX 3.40282347e38f
+
+/* NaN and +-Inf fail; written with comparisons so it holds without <math.h> classification. */
+static inline int is_finite_value(float v) { return v >= -EK_FLOAT_MAX && v <= EK_FLOAT_MAX; }
+static inline int tof_valid(float v) { return v >= 0.0f && v <= EK_FLOAT_MAX; } /* -1: no return */
+
+
+static void clean_quaternion(ek_bridge_t *b, const float *raw)
+{
+    const ek_mirror_t *m = &b->config->mirror;
+    float q[4], ss, inv, dot;
+    int k;
+    for (k = 0; k < 4; ++k) {
+        q[k] = b->mirrored ? (float)m->rot_sign[k] * raw[k] : raw[k];
+        if (!is_finite_value(q[k])) return; /* hold */
+    }
+    ss = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
+    if (ss > 1.0e36f) { /* squares would overflow: rescale by the largest component first */
+        float big = 0.0f;
+        for (k = 0; k < 4; ++k) big = fabsf(q[k]) > big ? fabsf(q[k]) : big;
+        for (k = 0; k < 4; ++k) q[k] /= big;
+        ss = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
+    } else if (ss < EK_QUAT_MIN_NORM * EK_QUAT_MIN_NORM) {
+        return; /* zero-norm dropout: hold */
+    }
+    inv = 1.0f / sqrtf(ss);
+    dot = 0.0f;
+    for (k = 0; k < 4; ++k) {
+        q[k] *= inv;
+        dot += b->q[k] * q[k];
+    }
+    if (dot < 0.0f) /* q and -q are one orientation: stay sign-continuous */
+        for (k = 0; k < 4; ++k) q[k] = -q[k];
+    for (k = 0; k < 4; ++k) b->q[k] = q[k];
+}
+
+static void held_vector3(float *held, const float *raw, const int8_t *sign, int mirrored, float scale)
+{
+    float v[3];
+    int k;
+    for (k = 0; k < 3; ++k) {
+        v[k] = mirrored ? (float)sign[k] * raw[k] : raw[k];
+        if (!is_finite_value(v[k])) return; /* hold the whole vector */
+    }
+    for (k = 0; k < 3; ++k) held[k] = v[k] * scale;
+}
+
+/* mean, population std (two-pass), min, max, valid fraction of n values; all 0 when n == 0 */
+static void valid_stats(const float *v, uint32_t n, uint32_t count_of, float *out)
+{
+    float total = 0.0f, squares = 0.0f, lo, hi, mean;
+    uint32_t k;
+    if (n == 0u) {
+        for (k = 0; k < 5u; ++k) out[k] = 0.0f;
+        return;
+    }
+    lo = hi = v[0];
+    for (k = 0; k < n; ++k) {
+        total += v[k];
+        lo = v[k] < lo ? v[k] : lo;
+        hi = v[k] > hi ? v[k] : hi;
+    }
+    mean = total / (float)n;
+    for (k = 0; k < n; ++k) squares += (v[k] - mean) * (v[k] - mean);
+    out[EK_STAT_MEAN] = mean;
+    out[EK_STAT_STD] = sqrtf(squares / (float)n);
+    out[EK_STAT_MIN] = lo;
+    out[EK_STAT_MAX] = hi;
+    out[EK_STAT_VALID] = (float)n / (float)count_of;
+}
+
+static void clean_thermopiles(ek_bridge_t *b, const float *raw, float *sig)
+{
+    const ek_bridge_config_t *c = b->config;
+    float finite_values[EK_MAX_THM];
+    ek_word_t *held = ek_held(b);
+    uint32_t k, n = 0u;
+    for (k = 0; k < c->n_thm; ++k) {
+        float v = raw[b->mirrored ? c->mirror.thm_source[k] : k];
+        int ok = is_finite_value(v);
+        if (ok) {
+            held[k].f = v;
+            finite_values[n++] = v;
+        }
+        sig[EK_SIG_THM_1 + k] = held[k].f;
+        sig[EK_SIG_THM_1_MISSING + k] = ok ? 0.0f : 1.0f;
+    }
+    if (b->needs & EK_NEED_THM_STATS) valid_stats(finite_values, n, c->n_thm, &sig[EK_SIG_THM_MEAN]);
+}
+
+/* The float two-pass, for sensors whose valid pixels are not all small integers. */
+static void tof_float_stats(const float *px, float *out)
+{
+    float total = 0.0f, squares = 0.0f, lo = 0.0f, hi = 0.0f, mean;
+    uint32_t k, n = 0u;
+    for (k = 0; k < EK_TOF_PIXELS; ++k) {
+        float v = px[k];
+        if (!tof_valid(v)) continue;
+        if (n == 0u || v < lo) lo = v;
+        if (n == 0u || v > hi) hi = v;
+        total += v;
+        ++n;
+    }
+    mean = total / (float)n; /* n >= 1: only called after a valid pixel was seen */
+    for (k = 0; k < EK_TOF_PIXELS; ++k)
+        if (tof_valid(px[k])) squares += (px[k] - mean) * (px[k] - mean);
+    out[EK_STAT_MEAN] = mean;
+    out[EK_STAT_STD] = sqrtf(squares / (float)n);
+    out[EK_STAT_MIN] = lo;
+    out[EK_STAT_MAX] = hi;
+    out[EK_STAT_VALID] = (float)n / (float)EK_TOF_PIXELS;
+}
+
+/* Integer pixels (the ToF sensors' 0..254) are summed exactly, as the reference's sums form
+ * assumes: up to EK_TOF_EXACT_MAX, 64 values and their squares sum to below 2^24, so float sums
+ * are exact in any order. That makes the loop a SIMD reduction (built with EK_OPENMP_SIMD,
+ * -fopenmp-simd and -fno-trapping-math; plain C otherwise) with validity folded in
+ * arithmetically: about half of a real frame's pixels are missing at random, and a branch per
+ * pixel would mispredict on every other. Any other valid value sends the sensor to the float
+ * two-pass. */
+#define EK_TOF_EXACT_MAX 511.0f
+#define EK_TWO_POW_23 8388608.0f
+
+static void tof_sensor_stats(const float *px, float *out)
+{
+    float total = 0.0f, squares = 0.0f, n = 0.0f, lo = EK_FLOAT_MAX, hi = 0.0f;
+    int32_t inexact = 0;
+    uint32_t k;
+#ifdef EK_OPENMP_SIMD
+#pragma omp simd reduction(+ : total, squares, n) reduction(min : lo) reduction(max : hi) reduction(| : inexact)
+#endif
+    for (k = 0; k < EK_TOF_PIXELS; ++k) {
+        float v = px[k];
+        int32_t valid = (v >= 0.0f) & (v <= EK_FLOAT_MAX);
+        float kept = valid ? v : 0.0f;
+        /* integral test by rounding through 2^23; kept <= 511 keeps it exact */
+        inexact |= valid & ((kept > EK_TOF_EXACT_MAX) | ((kept + EK_TWO_POW_23) - EK_TWO_POW_23 != kept));
+        total += kept;
+        squares += kept * kept;
+        n += valid ? 1.0f : 0.0f;
+        lo = (valid & (v < lo)) ? v : lo;
+        hi = kept > hi ? kept : hi;
+    }
+    if (n == 0.0f) {
+        for (k = 0; k < 5u; ++k) out[k] = 0.0f;
+        return;
+    }
+    if (inexact) {
+        tof_float_stats(px, out);
+        return;
+    }
+    {
+        int64_t ni = (int32_t)n, ti = (int32_t)total, si = (int32_t)squares; /* exact, < 2^24 */
+        out[EK_STAT_MEAN] = total / n;
+        out[EK_STAT_STD] = sqrtf((float)(ni * si - ti * ti) / (n * n));
+        out[EK_STAT_MIN] = lo;
+        out[EK_STAT_MAX] = hi;
+        out[EK_STAT_VALID] = n / (float)EK_TOF_PIXELS;
+    }
+}
+
+void ek_sample_clean(ek_bridge_t *b, const float *sample, float *sig)
+{
+    const ek_bridge_config_t *c = b->config;
+    const ek_mirror_t *m = &c->mirror;
+    uint32_t k;
+    held_vector3(b->acc, sample, m->acc_sign, b->mirrored, c->acc_scale);
+    sig[EK_SIG_ACC_X] = b->acc[0];
+    sig[EK_SIG_ACC_Y] = b->acc[1];
+    sig[EK_SIG_ACC_Z] = b->acc[2];
+    if (c->has_rot) {
+        clean_quaternion(b, sample + ek_rot_at(c));
+        for (k = 0; k < 4; ++k) sig[EK_SIG_ROT_W + k] = b->q[k];
+    }
+    if (c->has_gyro) {
+        held_vector3(b->gyro, sample + ek_gyro_at(c), m->gyro_sign, b->mirrored, 1.0f);
+        for (k = 0; k < 3; ++k) sig[EK_SIG_GYRO_X + k] = b->gyro[k];
+    }
+    if (c->n_thm) clean_thermopiles(b, sample + ek_thm_at(c), sig);
+    if (b->needs & EK_NEED_TOF_STATS) {
+        const float *tof = sample + ek_tof_at(c);
+        for (k = 0; k < c->n_tof_sensors; ++k) {
+            uint32_t source = b->mirrored ? m->tof_source[k] : k;
+            tof_sensor_stats(tof + EK_TOF_PIXELS * source, &sig[EK_SIG_TOF_1_MEAN + 5u * k]);
+        }
+    }
+    for (k = 0; k < c->n_extra; ++k) {
+        ek_word_t *held = ek_held(b) + c->n_thm + k;
+        float v = sample[ek_extra_at(c) + k];
+        if (is_finite_value(v)) held->f = v;
+        sig[EK_SIG_EXTRA_1 + k] = held->f;
+    }
+}
+
+/* Raw pixel pass-through: the mirrored image (sensor swapped, columns flipped), missing as -1. */
+float ek_tof_pixel_out(const ek_bridge_t *b, const float *sample, uint32_t index)
+{
+    const ek_bridge_config_t *c = b->config;
+    uint32_t sensor = index / EK_TOF_PIXELS, pixel = index % EK_TOF_PIXELS;
+    float v;
+    if (b->mirrored) {
+        sensor = c->mirror.tof_source[sensor];
+        if (c->mirror.tof_flip_columns)
+            pixel = (pixel / EK_TOF_GRID) * EK_TOF_GRID + (EK_TOF_GRID - 1u - pixel % EK_TOF_GRID);
+    }
+    v = sample[ek_tof_at(c) + EK_TOF_PIXELS * sensor + pixel];
+    return tof_valid(v) ? v : -1.0f;
+}

@@ -1,0 +1,31 @@
+"""A bounded libFuzzer run (clang, ASan + UBSan) over random configs and streams full of NaN, Inf,
+huge and denormal values: zero findings allowed. EDGEKIT_FUZZ_SECONDS sets the length (60 s).
+The number of samples pushed goes to build/bridge-tests/fuzz.json."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from edgekit.bridge import toolchain
+
+SECONDS = int(os.environ.get("EDGEKIT_FUZZ_SECONDS", "60"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(toolchain.which("clang") is None, reason="clang not installed (apt-get install clang)")
+def test_fuzz_bridge_finds_nothing(tmp_path):
+    try:
+        exe = toolchain.build_fuzzer(tmp_path)
+    except toolchain.ToolchainError as err:
+        pytest.skip(f"clang cannot build a libFuzzer target here: {err}")
+    status, log, samples = toolchain.run_fuzzer(exe, tmp_path / "corpus", SECONDS)
+    out = REPO / "build" / "bridge-tests"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "fuzz.json").write_text(json.dumps({"seconds": SECONDS, "samples_pushed": samples, "exit_status": status}))
+    assert status == 0, f"fuzzer finding:\n{log}"
+    assert samples > 10_000, f"the fuzzer pushed only {samples} samples:\n{log}"
