@@ -16,13 +16,29 @@ RUN_DIR/
 ```
 A model is saved as `model.pt` (a state_dict, loaded with `weights_only=True`) next to
 `model.json` = {"name": registry name, "options": builder keyword arguments}; `load_model`
-rebuilds it through the registry. Writes are atomic.
+rebuilds it through the registry. Option values that are dataclasses (also nested in lists, e.g.
+resnet1d's `stages`) are stored as `{"__dataclass__": "edgekit.module:Class", ...fields}` and
+rebuilt on load (only classes inside `edgekit`). Writes are atomic.
+
+`edgekit train` also writes (see `edgekit/train/run.py`):
+```
+  data.json                + train_ids_digest (order of the training sequences), teacher_fingerprint
+                             (hash of the recipe parts the teachers depend on), folds (val indices)
+  teachers/<member>/fold<k>/done.json      fold finished: seconds, samples/s, val scores, history
+  teachers/<member>/fold<k>/val_logits.npy, <split>_logits.npy   (log-probabilities)
+  teachers/<member>/oof_logits.npy, <split>_logits.npy           fold-averaged per member
+  teachers/oof_logits.npy, <split>_logits.npy                    the STACKED ensemble
+  teachers/oof_logits_average.npy, <split>_logits_average.npy    plain averaging
+  student/checkpoint.pt, report.json, history.png, <split>_logits.npy
+```
+All logits are log-probabilities; `<split>` is `test` plus any extra test splits (`test_exact`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +97,7 @@ def save_model(folder: Path, model, name: str, options: dict[str, Any]) -> None:
     folder = Path(folder)
     with atomic_path(folder / "model.pt") as tmp:
         torch.save(model.state_dict(), tmp)
-    write_json_atomic(folder / "model.json", {"name": name, "options": _jsonable(options)})
+    write_json_atomic(folder / "model.json", {"name": name, "options": _jsonable(dict(options))})
 
 
 def load_model(folder: Path, map_location: str = "cpu"):
@@ -101,31 +117,35 @@ def load_model(folder: Path, map_location: str = "cpu"):
     return model.eval()
 
 
-def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in options.items():
-        if hasattr(value, "__dataclass_fields__"):
-            from dataclasses import asdict
+def _jsonable(value: Any) -> Any:
+    """Builder options as JSON: dataclasses (also nested, e.g. stage specs) carry their class."""
+    from dataclasses import fields, is_dataclass
 
-            out[key] = {"__dataclass__": f"{type(value).__module__}:{type(value).__qualname__}", **asdict(value)}
-        elif isinstance(value, tuple):
-            out[key] = list(value)
-        else:
-            out[key] = value
-    return out
+    if is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        encoded = {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+        return {"__dataclass__": f"{cls.__module__}:{cls.__qualname__}", **encoded}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
 
 
-def _from_jsonable(options: dict[str, Any]) -> dict[str, Any]:
+def _from_jsonable(value: Any) -> Any:
+    """Inverse of `_jsonable`; only edgekit's own classes may be rebuilt."""
     import importlib
 
-    out = {}
-    for key, value in options.items():
-        if isinstance(value, dict) and "__dataclass__" in value:
-            module, qualname = value["__dataclass__"].split(":")
-            if not module.startswith("edgekit."):
-                raise EdgekitError(f"model option {key!r} names a class outside edgekit ({module}); refusing to load it")
-            cls = getattr(importlib.import_module(module), qualname)
-            out[key] = cls(**{k: v for k, v in value.items() if k != "__dataclass__"})
-        else:
-            out[key] = value
-    return out
+    if isinstance(value, dict) and "__dataclass__" in value:
+        module, qualname = value["__dataclass__"].split(":")
+        if not module.startswith("edgekit."):
+            raise EdgekitError(f"model options name a class outside edgekit ({module}); refusing to load it")
+        cls = getattr(importlib.import_module(module), qualname)
+        return cls(**{k: _from_jsonable(v) for k, v in value.items() if k != "__dataclass__"})
+    if isinstance(value, dict):
+        return {k: _from_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_from_jsonable(v) for v in value)
+    return value

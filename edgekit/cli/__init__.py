@@ -30,10 +30,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from edgekit.cli import bridge, data, demo, models
+    from edgekit.cli import bridge, data, demo, export, models
 
     main.add_command(data.data)
     main.add_command(models.models)
+    main.add_command(export.export)
     main.add_command(bridge.bridge)
     main.add_command(demo.demo)
 

@@ -6,6 +6,9 @@ matches torch to ≤ 1e-5 at several batch sizes and lengths, it is ~100× faste
 exports GRUs correctly, where dynamo has had wrong results (GRU `linear_before_reset`,
 pytorch/pytorch#189225) and baked sequence lengths for bidirectional RNNs (#191855). Dynamo is
 kept selectable and tested on the conv students.
+
+`export_window_model` is the first file-out step of the export chain: normalization folded in,
+metadata written, parity with torch checked before the file appears under its final name.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from torch import nn
 
 from edgekit.errors import EdgekitError
 from edgekit.export import names
+from edgekit.export.metadata import ModelInfo, model_metadata, write_metadata
+from edgekit.export.precision import TOLERANCES, Parity, Precision, compare_logits
+from edgekit.export.normalize import Normalized
+from edgekit.io import atomic_path
+from edgekit.runtime.metadata import KIND_WINDOW
+from edgekit.runtime.session import make_session
 
 
 class Exporter(str, enum.Enum):
@@ -101,35 +110,66 @@ def _dynamic_shapes(dynamic_batch: bool, dynamic_time: bool, with_mask: bool) ->
 
 
 def onnx_session(path: str | Path, threads: int = 1):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return make_session(path, threads)
 
 
-def check_onnx_parity(model: nn.Module, path: str | Path,
-                      inputs: torch.Tensor | np.ndarray | Sequence[torch.Tensor | np.ndarray]) -> dict:
-    """Run the ONNX file and the torch model (eval) on each `(B, T, C)` input batch.
+def torch_onnx_parity(model: nn.Module, path: str | Path,
+                      inputs: torch.Tensor | np.ndarray | Sequence[torch.Tensor | np.ndarray],
+                      precision: Precision = Precision.FP32, what: str | None = None) -> Parity:
+    """Run the ONNX file and the torch model (eval) on each `(B, T, C)` input batch and compare.
 
-    Returns `max_abs_diff` over all logits and `argmax_agreement` (fraction of rows whose top class
-    matches). Several batches may differ in batch size and length, to exercise dynamic axes.
+    Several batches may differ in batch size and length, to exercise the dynamic axes.
     """
     batches = [inputs] if isinstance(inputs, (torch.Tensor, np.ndarray)) else list(inputs)
     session = onnx_session(path)
-    max_diff, agree, rows = 0.0, 0, 0
+    got, want = [], []
     was_training = model.training
     model.eval()
     try:
         for batch in batches:
             x = np.asarray(batch, dtype=np.float32)
-            (got,) = session.run([names.OUTPUT], {names.INPUT: x})
+            got.append(session.run([names.OUTPUT], {names.INPUT: x})[0])
             with torch.no_grad():
-                want = model(torch.from_numpy(x)).numpy()
-            max_diff = max(max_diff, float(np.abs(got - want).max()))
-            agree += int((got.argmax(-1) == want.argmax(-1)).sum())
-            rows += len(x)
+                want.append(model(torch.from_numpy(x)).numpy())
     finally:
         model.train(was_training)
-    return {"max_abs_diff": max_diff, "argmax_agreement": agree / max(rows, 1)}
+    return compare_logits(what or f"torch vs ONNX {Precision(precision).value} ({Path(path).name})", got, want,
+                          TOLERANCES[Precision(precision)])
+
+
+def check_onnx_parity(model: nn.Module, path: str | Path,
+                      inputs: torch.Tensor | np.ndarray | Sequence[torch.Tensor | np.ndarray]) -> dict:
+    """`max_abs_diff` over all logits and `argmax_agreement` (fraction of rows whose top class
+    matches) of the ONNX file against the torch model; see `torch_onnx_parity`."""
+    return torch_onnx_parity(model, path, inputs).to_dict()
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    exporter: Exporter = Exporter.AUTO
+    opset: int = 18
+    dynamic_batch: bool = True
+    dynamic_time: bool = True
+    with_mask: bool = False  # also take the (B, T) padding mask; off: feed each window's real samples
+
+
+def export_window_model(model: nn.Module, scaler, info: ModelInfo, path: str | Path,
+                        parity_inputs: Sequence[np.ndarray], options: ExportOptions = ExportOptions()) -> dict:
+    """Step 1 of the export chain: `model` with `scaler` folded in → one fp32 ONNX file with metadata.
+
+    `parity_inputs` are `(B, T, C)` raw-feature batches (validation windows); the file lands under
+    `path` only after it matches torch within the fp32 tolerance (else an `EdgekitError`).
+    """
+    wrapped = Normalized(model, scaler).eval()
+    length = max(2, int(info.window_length) or 32)
+    with atomic_path(path) as tmp:
+        result = export_onnx(wrapped, tmp, wrapped.in_chs, length, exporter=options.exporter, opset=options.opset,
+                             dynamic_batch=options.dynamic_batch, dynamic_time=options.dynamic_time,
+                             with_mask=options.with_mask)
+        inputs, outputs = names.window_io_names(options.with_mask)
+        write_metadata(tmp, model_metadata(info, kind=KIND_WINDOW, precision=Precision.FP32, inputs=inputs,
+                                           outputs=outputs))
+        parity = torch_onnx_parity(wrapped, tmp, parity_inputs, Precision.FP32,
+                                   what=f"torch vs ONNX fp32 ({Path(path).name})").require()
+    return {"path": str(path), "exporter": result.exporter.value, "opset": result.opset,
+            "size_bytes": Path(path).stat().st_size, "parity": parity.to_dict()}

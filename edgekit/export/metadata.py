@@ -1,0 +1,71 @@
+"""Write edgekit's runtime facts into an ONNX file's `metadata_props` (keys: `edgekit.runtime.metadata`).
+
+`ModelInfo` gathers what the run knows about a model (feature spec, classes, channels, window,
+sample period); `model_metadata` turns it into the `ModelMetadata` of one exported file (its kind,
+precision, I/O names and state shapes); `write_metadata` stores it. A quantized or converted file
+gets its parent's metadata with the new precision (`copy_metadata`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+import onnx
+
+from edgekit import __version__
+from edgekit.export.precision import Precision
+from edgekit.runtime.metadata import ModelMetadata, read_metadata
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    model: str  # registry name
+    feature_spec_json: str
+    feature_spec_hash: str
+    channels: tuple[str, ...]
+    class_names: tuple[str, ...]
+    window_length: int
+    padding: str
+    sample_period_s: float
+
+    @classmethod
+    def from_spec(cls, model: str, spec, class_names: Sequence[str], window_length: int, padding: str = "left",
+                  channels: Sequence[str] | None = None) -> "ModelInfo":
+        """From a `FeatureSpec` (its names are the channels unless the run says otherwise)."""
+        return cls(model, spec.to_json(), spec.hash(), tuple(channels or spec.names()), tuple(class_names),
+                   int(window_length), padding, float(spec.sample_period_s))
+
+
+def model_metadata(info: ModelInfo, *, kind: str, precision: Precision, inputs: Sequence[str],
+                   outputs: Sequence[str], state_shapes: Sequence[Sequence[int]] = ()) -> ModelMetadata:
+    return ModelMetadata(kind=kind, precision=Precision(precision).value, model=info.model,
+                         feature_spec_json=info.feature_spec_json, feature_spec_hash=info.feature_spec_hash,
+                         channels=info.channels, class_names=info.class_names, window_length=info.window_length,
+                         padding=info.padding, sample_period_s=info.sample_period_s, inputs=tuple(inputs),
+                         outputs=tuple(outputs), state_shapes=tuple(tuple(int(d) for d in s) for s in state_shapes),
+                         version=__version__)
+
+
+def set_props(proto: onnx.ModelProto, meta: ModelMetadata) -> onnx.ModelProto:
+    """Replace the edgekit keys of `proto.metadata_props` (other keys are kept)."""
+    props = meta.to_props()
+    kept = [(p.key, p.value) for p in proto.metadata_props if p.key not in props]
+    del proto.metadata_props[:]
+    for key, value in kept + sorted(props.items()):
+        proto.metadata_props.add(key=key, value=value)
+    return proto
+
+
+def write_metadata(path: str | Path, meta: ModelMetadata) -> None:
+    """Store `meta` in the ONNX file at `path` (rewritten in place: call it on a temporary file)."""
+    proto = onnx.load(str(path))
+    onnx.save(set_props(proto, meta), str(path))
+
+
+def copy_metadata(src: str | Path, dst: str | Path, precision: Precision) -> ModelMetadata:
+    """Give `dst` the metadata of `src` with `precision`; return it."""
+    meta = replace(read_metadata(src), precision=Precision(precision).value, version=__version__)
+    write_metadata(dst, meta)
+    return meta

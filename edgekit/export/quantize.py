@@ -1,0 +1,214 @@
+"""Step 2a of the export chain: fp32 ONNX → static INT8 ONNX (QDQ) with onnxruntime's tools.
+
+Settings (measured in FIELD_NOTES): QDQ format, per-channel int8 weights, **uint8 activations**
+(with int8 activations onnxruntime leaves depthwise convs in float and gives no speed-up), static
+ranges calibrated on training windows through a `CalibrationDataReader`; MinMax, Entropy or
+Percentile calibration. `quant_pre_process` (symbolic shape inference + onnxruntime's graph
+optimizations, e.g. folding BatchNorm into Conv) runs first, so ranges are calibrated on the
+graph that is quantized. `quantize_dynamic` is not offered: it makes conv nets slower.
+The result is compared with the fp32 file on validation windows (INT8 tolerance) and its op
+census is taken (`census.py`).
+"""
+
+from __future__ import annotations
+
+import enum
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from edgekit.export import names
+from edgekit.export.census import graph_census, runtime_census
+from edgekit.export.metadata import copy_metadata
+from edgekit.export.precision import TOLERANCES, Parity, Precision, compare_logits
+from edgekit.export.profiles import Calibration, CalibrationMethod
+from edgekit.export.windows import Windows, run_windows
+from edgekit.io import atomic_path
+from edgekit.runtime.session import make_session
+
+
+class WindowReader:
+    """onnxruntime `CalibrationDataReader` over equal-length batches of raw training windows.
+
+    (Duck-typed: the base class only declares `get_next`; subclassing it would import
+    onnxruntime.quantization at module import.)
+    """
+
+    def __init__(self, windows: Windows, batch_size: int = 32, input_name: str = names.INPUT):
+        self._feeds = [{input_name: batch} for _, batch in windows.batches(batch_size)]
+        self._next = 0
+
+    def get_next(self) -> dict | None:
+        if self._next >= len(self._feeds):
+            return None
+        self._next += 1
+        return self._feeds[self._next - 1]
+
+    def rewind(self) -> None:
+        self._next = 0
+
+
+class FeedReader(WindowReader):
+    """A `CalibrationDataReader` over ready input dicts (step models: one sample plus its state)."""
+
+    def __init__(self, feeds: list[dict[str, np.ndarray]]):
+        self._feeds, self._next = list(feeds), 0
+
+
+HISTOGRAM_METHODS = (CalibrationMethod.ENTROPY, CalibrationMethod.PERCENTILE)
+HISTOGRAM_ROWS = 1024  # single-row feeds the histogram calibrators stack (memory grows with this)
+
+
+def calibration_reader(windows: Windows, method: CalibrationMethod) -> WindowReader:
+    """MinMax takes batches of any shape; histogram methods need one shape: cropped windows, batch 1."""
+    if method in HISTOGRAM_METHODS:
+        return WindowReader(windows.common_length(), batch_size=1)
+    return WindowReader(windows)
+
+
+def feed_reader(feeds: list[dict[str, np.ndarray]], method: CalibrationMethod, seed: int = 0) -> FeedReader:
+    """Step-model feeds; for histogram methods split into single rows (one shape) and subsample."""
+    if method not in HISTOGRAM_METHODS:
+        return FeedReader(feeds)
+    rows = [{k: v[i: i + 1] for k, v in feed.items()} for feed in feeds
+            for i in range(len(next(iter(feed.values()))))]
+    if len(rows) > HISTOGRAM_ROWS:
+        pick = np.sort(np.random.default_rng(seed).choice(len(rows), HISTOGRAM_ROWS, replace=False))
+        rows = [rows[i] for i in pick]
+    return FeedReader(rows)
+
+
+class Activations(str, enum.Enum):
+    UINT8 = "uint8"  # asymmetric: onnxruntime CPU (its integer depthwise conv kernels want uint8)
+    INT8_SYMMETRIC = "int8_symmetric"  # zero point 0: what TensorRT's explicit quantization accepts
+
+
+@dataclass(frozen=True)
+class QuantizeOptions:
+    calibration: Calibration = Calibration()
+    activations: Activations = Activations.UINT8
+    pre_process: bool = True
+    per_channel: bool = True
+
+
+def _ort_method(method: CalibrationMethod):
+    from onnxruntime.quantization import CalibrationMethod as OrtMethod
+
+    return {CalibrationMethod.MINMAX: OrtMethod.MinMax, CalibrationMethod.ENTROPY: OrtMethod.Entropy,
+            CalibrationMethod.PERCENTILE: OrtMethod.Percentile}[CalibrationMethod(method)]
+
+
+def quantize_int8_file(fp32_path: str | Path, int8_path: str | Path, reader, options: QuantizeOptions) -> None:
+    """Quantize `fp32_path` into `int8_path` (written atomically), calibrating with `reader`."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory() as tmp, atomic_path(int8_path) as out:
+        source = Path(fp32_path)
+        if options.pre_process:
+            prepared = Path(tmp) / "prepared.onnx"
+            quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False)
+            source = prepared
+        symmetric = options.activations is Activations.INT8_SYMMETRIC
+        extra = {"ActivationSymmetric": symmetric, "WeightSymmetric": True}
+        if options.calibration.method is CalibrationMethod.PERCENTILE:
+            extra["CalibPercentile"] = options.calibration.percentile
+        quantize_static(str(source), str(out), reader, quant_format=QuantFormat.QDQ,
+                        per_channel=options.per_channel,
+                        activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, calibrate_method=_ort_method(options.calibration.method),
+                        extra_options=extra)
+        onnx.save(compact_names(onnx.load(str(out))), str(out))
+        copy_metadata(fp32_path, out, Precision.INT8)
+
+
+def compact_names(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Rename every internal tensor to a short id, drop node names and inferred `value_info`.
+
+    The quantizer names each tensor after its producer plus `_QuantizeLinear_Output` and friends;
+    on a ~40 K-parameter student those names outweigh the int8 weights. Graph inputs and outputs
+    keep their names (they are the runtime contract in `names.py`).
+    """
+    graph = model.graph
+    keep = {i.name for i in graph.input} | {o.name for o in graph.output} | {""}
+    renamed: dict[str, str] = {}
+
+    def short(name: str) -> str:
+        if name in keep:
+            return name
+        if name not in renamed:
+            renamed[name] = f"t{len(renamed)}"
+        return renamed[name]
+
+    for init in graph.initializer:
+        init.name = short(init.name)
+    for node in graph.node:
+        node.name = ""
+        node.input[:] = [short(n) for n in node.input]
+        node.output[:] = [short(n) for n in node.output]
+    del graph.value_info[:]
+    return model
+
+
+def onnx_logits(path: str | Path, windows: Windows, batch_size: int = 64) -> np.ndarray:
+    """`(N, K)` logits of a window model file over `windows` (single-threaded onnxruntime)."""
+    session = make_session(path)
+    return run_windows(lambda x: session.run([names.OUTPUT], {names.INPUT: x})[0], windows, batch_size)
+
+
+def onnx_file_parity(path: str | Path, reference: np.ndarray, windows: Windows, precision: Precision,
+                     what: str) -> tuple[Parity, np.ndarray]:
+    logits = onnx_logits(path, windows)
+    return compare_logits(what, logits, reference, TOLERANCES[Precision(precision)]), logits
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float | None:
+    known = labels >= 0
+    return float((logits[known].argmax(-1) == labels[known]).mean()) if known.any() else None
+
+
+def quantize_int8(fp32_path: str | Path, int8_path: str | Path, calibration_windows: Windows,
+                  validation_windows: Windows, options: QuantizeOptions = QuantizeOptions(),
+                  max_accuracy_drop_pp: float = 0.5) -> dict:
+    """Quantize, check parity against the fp32 file and report accuracy, size and op census.
+
+    The INT8 file is kept even when its accuracy drop exceeds `max_accuracy_drop_pp` (the report
+    flags it and suggests `--qat`); it is removed only when parity fails outright.
+    """
+    calib = calibration_windows.subset(options.calibration.size, seed=0)
+    reader = calibration_reader(calib, options.calibration.method)
+    quantize_int8_file(fp32_path, int8_path, reader, options)
+    fp32_logits = onnx_logits(fp32_path, validation_windows)
+    parity, int8_logits = onnx_file_parity(int8_path, fp32_logits, validation_windows, Precision.INT8,
+                                           f"ONNX fp32 vs INT8 ({Path(int8_path).name})")
+    if not parity.ok:
+        Path(int8_path).unlink(missing_ok=True)
+        parity.require()
+    report = {"path": str(int8_path), "calibration": {"method": options.calibration.method.value,
+                                                      "windows": len(calib)},
+              "activations": options.activations.value,
+              "size_bytes": Path(int8_path).stat().st_size, "fp32_size_bytes": Path(fp32_path).stat().st_size,
+              "parity": parity.to_dict(), "census": graph_census(int8_path),
+              "runtime_census": runtime_census(int8_path)}
+    report.update(accuracy_report(fp32_logits, int8_logits, validation_windows.labels, max_accuracy_drop_pp, "int8"))
+    return report
+
+
+def accuracy_report(ref_logits: np.ndarray, logits: np.ndarray, labels: np.ndarray, max_drop_pp: float,
+                    label: str) -> dict:
+    """Accuracy of fp32 and the reduced precision on labelled windows, the drop, and the `--qat` flag."""
+    acc_ref, acc = accuracy(ref_logits, labels), accuracy(logits, labels)
+    report: dict = {"accuracy_fp32": acc_ref, f"accuracy_{label}": acc, "max_accuracy_drop_pp": max_drop_pp}
+    if acc_ref is None or acc is None:
+        report.update(accuracy_drop_pp=None, accuracy_drop_exceeded=False)
+        return report
+    drop = 100.0 * (acc_ref - acc)
+    report.update(accuracy_drop_pp=drop, accuracy_drop_exceeded=drop > max_drop_pp)
+    if drop > max_drop_pp:
+        report["advice"] = (f"{label} loses {drop:.2f} pp of accuracy (threshold {max_drop_pp} pp): "
+                            "try `edgekit export RUN_DIR --int8 --qat` (fine-tune with fake quantization) "
+                            "or another calibration method")
+    return report

@@ -1,0 +1,167 @@
+"""What an edgekit ONNX file says about itself, in `metadata_props` (torch-free).
+
+The keys are declared here once: the exporter writes them (`edgekit.export.metadata`), the
+runtime reads them instead of guessing. Values are strings (ONNX requires it); structured values
+are JSON. A file without `edgekit.format` is not an edgekit model.
+
+| key | value |
+|---|---|
+| `edgekit.format` | metadata format version (an integer) |
+| `edgekit.version` | edgekit version that exported the file |
+| `edgekit.kind` | `window` (features → logits) or `step` (one sample + state → logits + next state) |
+| `edgekit.precision` | `fp32`, `fp16` or `int8` |
+| `edgekit.model` | registry name of the exported model |
+| `edgekit.feature_spec` | `FeatureSpec.to_json()` of the features the model expects |
+| `edgekit.feature_spec_hash` | `FeatureSpec.hash()` (16 hex digits) |
+| `edgekit.channels` | JSON list: the input channel names, in input order |
+| `edgekit.class_names` | JSON list: the class of each logit |
+| `edgekit.window_length` | the training window length in samples (the exported graph accepts any length) |
+| `edgekit.padding` | `left` or `right`: how training windows were padded |
+| `edgekit.sample_period_s` | seconds between samples |
+| `edgekit.inputs` / `edgekit.outputs` | JSON lists of the graph's input / output names |
+| `edgekit.state_shapes` | JSON list of per-sample state shapes (step models; state i is `(batch, *shape)`) |
+| `edgekit.normalization` | `folded`: the graph normalises raw features itself |
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import EdgekitError
+
+METADATA_FORMAT = 1
+PREFIX = "edgekit."
+
+FORMAT = PREFIX + "format"
+VERSION = PREFIX + "version"
+KIND = PREFIX + "kind"
+PRECISION = PREFIX + "precision"
+MODEL = PREFIX + "model"
+FEATURE_SPEC = PREFIX + "feature_spec"
+FEATURE_SPEC_HASH = PREFIX + "feature_spec_hash"
+CHANNELS = PREFIX + "channels"
+CLASS_NAMES = PREFIX + "class_names"
+WINDOW_LENGTH = PREFIX + "window_length"
+PADDING = PREFIX + "padding"
+SAMPLE_PERIOD_S = PREFIX + "sample_period_s"
+INPUTS = PREFIX + "inputs"
+OUTPUTS = PREFIX + "outputs"
+STATE_SHAPES = PREFIX + "state_shapes"
+NORMALIZATION = PREFIX + "normalization"
+
+KIND_WINDOW = "window"
+KIND_STEP = "step"
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """The runtime facts of one exported model (see the table in this module's docstring)."""
+
+    kind: str
+    precision: str
+    model: str
+    feature_spec_json: str
+    feature_spec_hash: str
+    channels: tuple[str, ...]
+    class_names: tuple[str, ...]
+    window_length: int
+    padding: str
+    sample_period_s: float
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    state_shapes: tuple[tuple[int, ...], ...] = ()
+    normalization: str = "folded"
+    version: str = ""
+    format: int = METADATA_FORMAT
+
+    def to_props(self) -> dict[str, str]:
+        """The `metadata_props` key → string value map."""
+        return {
+            FORMAT: str(self.format),
+            VERSION: self.version,
+            KIND: self.kind,
+            PRECISION: self.precision,
+            MODEL: self.model,
+            FEATURE_SPEC: self.feature_spec_json,
+            FEATURE_SPEC_HASH: self.feature_spec_hash,
+            CHANNELS: json.dumps(list(self.channels)),
+            CLASS_NAMES: json.dumps(list(self.class_names)),
+            WINDOW_LENGTH: str(self.window_length),
+            PADDING: self.padding,
+            SAMPLE_PERIOD_S: repr(float(self.sample_period_s)),
+            INPUTS: json.dumps(list(self.inputs)),
+            OUTPUTS: json.dumps(list(self.outputs)),
+            STATE_SHAPES: json.dumps([list(s) for s in self.state_shapes]),
+            NORMALIZATION: self.normalization,
+        }
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], where: str = "model") -> "ModelMetadata":
+        if FORMAT not in props:
+            raise EdgekitError(f"{where}: not an edgekit model (no {FORMAT} in its ONNX metadata_props); "
+                               "export it with `edgekit export`")
+        try:
+            found = int(props[FORMAT])
+        except ValueError:
+            raise EdgekitError(f"{where}: {FORMAT} is {props[FORMAT]!r}, expected an integer") from None
+        if found != METADATA_FORMAT:
+            raise EdgekitError(f"{where}: edgekit metadata format {found}; this edgekit reads format {METADATA_FORMAT}")
+        try:
+            return cls(
+                kind=props[KIND],
+                precision=props[PRECISION],
+                model=props.get(MODEL, ""),
+                feature_spec_json=props[FEATURE_SPEC],
+                feature_spec_hash=props[FEATURE_SPEC_HASH],
+                channels=tuple(json.loads(props[CHANNELS])),
+                class_names=tuple(json.loads(props[CLASS_NAMES])),
+                window_length=int(props[WINDOW_LENGTH]),
+                padding=props[PADDING],
+                sample_period_s=float(props[SAMPLE_PERIOD_S]),
+                inputs=tuple(json.loads(props[INPUTS])),
+                outputs=tuple(json.loads(props[OUTPUTS])),
+                state_shapes=tuple(tuple(int(d) for d in s) for s in json.loads(props.get(STATE_SHAPES, "[]"))),
+                normalization=props.get(NORMALIZATION, "folded"),
+                version=props.get(VERSION, ""),
+                format=found,
+            )
+        except KeyError as exc:
+            raise EdgekitError(f"{where}: edgekit metadata lacks {exc.args[0]}; re-export the model") from None
+        except (ValueError, TypeError) as exc:
+            raise EdgekitError(f"{where}: malformed edgekit metadata ({exc}); re-export the model") from None
+
+    def feature_spec(self) -> dict[str, Any]:
+        return json.loads(self.feature_spec_json)
+
+
+def load_model_proto(path: str | Path):
+    """`onnx.load` with one-line `EdgekitError`s for a missing or unreadable file."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise EdgekitError(f"{path}: no such model file")
+    try:
+        return onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and friends: the bytes are not an ONNX model
+        raise EdgekitError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def read_props(path: str | Path) -> dict[str, str]:
+    proto = load_model_proto(path)
+    if not proto.graph.node:
+        raise EdgekitError(f"{path}: not a readable ONNX model (empty graph)")
+    return {p.key: p.value for p in proto.metadata_props}
+
+
+def read_metadata(path: str | Path) -> ModelMetadata:
+    """The edgekit metadata of an ONNX file; a clear one-line error for missing, corrupt or foreign files."""
+    return ModelMetadata.from_props(read_props(path), where=str(path))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no detail"

@@ -1,0 +1,102 @@
+"""Steps 2a/2b: INT8 (static QDQ, uint8 activations) and FP16 from the fp32 file, with reports."""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+
+from edgekit.errors import EdgekitError
+from edgekit.export.census import graph_census, runtime_census
+from edgekit.export.fp16 import convert_fp16
+from edgekit.export.profiles import Calibration, CalibrationMethod
+from edgekit.export.quantize import Activations, QuantizeOptions, accuracy_report, quantize_int8
+from edgekit.runtime.metadata import read_metadata
+
+
+def test_int8_runs_in_integer_and_keeps_accuracy(exported, tmp_path):
+    trained, fp32_path, _ = exported
+    out = tmp_path / "student.int8.onnx"
+    report = quantize_int8(fp32_path, out, trained.windows.calibration, trained.windows.validation)
+    assert report["parity"]["ok"] and report["parity"]["argmax_agreement"] >= 0.95
+    assert report["accuracy_fp32"] == 1.0 and report["accuracy_drop_pp"] <= 0.5
+    assert not report["accuracy_drop_exceeded"] and "advice" not in report
+    census = report["runtime_census"]
+    assert census["integer"] > 0 and census["integer_ops"].get("QLinearConv", 0) > 0
+    assert report["census"]["integer"] >= census["integer_ops"]["QLinearConv"]
+    assert report["size_bytes"] < report["fp32_size_bytes"]
+    assert read_metadata(out).precision == "int8"
+    # uint8 activations (FIELD_NOTES: int8 ones leave depthwise convs in float)
+    zero_points = [i for i in onnx.load(str(out)).graph.initializer if i.data_type == onnx.TensorProto.UINT8]
+    assert zero_points
+
+
+@pytest.mark.parametrize("method", [CalibrationMethod.PERCENTILE, CalibrationMethod.ENTROPY])
+def test_calibration_methods_are_selectable(exported, tmp_path, method):
+    trained, fp32_path, _ = exported
+    options = QuantizeOptions(calibration=Calibration(method=method, size=48))
+    report = quantize_int8(fp32_path, tmp_path / "m.onnx", trained.windows.calibration,
+                           trained.windows.validation.subset(32), options)
+    assert report["calibration"] == {"method": method.value, "windows": 48}
+    assert report["parity"]["ok"]
+
+
+def test_symmetric_int8_activations_for_tensorrt(exported, tmp_path):
+    trained, fp32_path, _ = exported
+    out = tmp_path / "m.onnx"
+    quantize_int8(fp32_path, out, trained.windows.calibration.subset(32), trained.windows.validation.subset(16),
+                  QuantizeOptions(activations=Activations.INT8_SYMMETRIC))
+    model = onnx.load(str(out))
+    assert not [i for i in model.graph.initializer if i.data_type == onnx.TensorProto.UINT8]
+
+
+def test_accuracy_drop_past_threshold_suggests_qat():
+    import numpy as np
+
+    labels = np.array([0, 1, 0, 1])
+    good = np.array([[1.0, 0], [0, 1], [1, 0], [0, 1]])
+    worse = np.array([[1.0, 0], [1, 0], [1, 0], [0, 1]])
+    report = accuracy_report(good, worse, labels, 0.5, "int8")
+    assert report["accuracy_drop_pp"] == pytest.approx(25.0) and report["accuracy_drop_exceeded"]
+    assert "--qat" in report["advice"]
+
+
+def test_census_rule_on_a_hand_made_graph():
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["x"]),
+        helper.make_node("DequantizeLinear", ["wq", "s", "z"], ["w"]),
+        helper.make_node("Conv", ["x", "w"], ["y"]),  # DQ -> Conv -> Q: integer
+        helper.make_node("QuantizeLinear", ["y", "s", "z"], ["yq"]),
+        helper.make_node("DequantizeLinear", ["yq", "s", "z"], ["y2"]),
+        helper.make_node("Erf", ["y2"], ["out"]),  # output is a graph output: float
+    ]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("xq", TensorProto.UINT8, [1])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1])])
+    census = graph_census(helper.make_model(graph))
+    assert census == {"integer": 1, "float": 1, "qdq": 4, "integer_ops": {"Conv": 1}, "float_ops": {"Erf": 1}}
+
+
+def test_fp32_file_has_no_integer_ops(exported):
+    _, fp32_path, _ = exported
+    assert runtime_census(fp32_path)["integer"] == 0
+
+
+def test_fp16_parity_and_size(exported, tmp_path):
+    trained, fp32_path, _ = exported
+    out = tmp_path / "student.fp16.onnx"
+    report = convert_fp16(fp32_path, out, trained.windows.validation)
+    assert report["parity"]["ok"] and report["parity"]["max_abs_diff"] < 0.05
+    assert report["accuracy_fp16"] == report["accuracy_fp32"] == 1.0
+    assert read_metadata(out).precision == "fp16"
+    model = onnx.load(str(out))
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # keep_io_types
+    assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in model.graph.initializer)
+
+
+def test_quantizing_a_missing_file_is_a_clear_error(tmp_path, exported):
+    trained, _, _ = exported
+    with pytest.raises((EdgekitError, FileNotFoundError, Exception)):
+        quantize_int8(tmp_path / "nope.onnx", tmp_path / "out.onnx", trained.windows.calibration,
+                      trained.windows.validation)
+    assert not (tmp_path / "out.onnx").exists()
