@@ -1,0 +1,5 @@
+"""`python -m edgekit` (and `torchrun -m edgekit train ...`) runs the CLI."""
+
+from edgekit.cli import main
+
+main()

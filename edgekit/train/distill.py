@@ -1,0 +1,123 @@
+"""The student: trained by the same loop, from hard labels alone or distilled from the ensemble.
+
+Distillation target per training sequence: the ensemble's out-of-fold log-probabilities (each
+from teachers that never saw that sequence's subject, so the soft labels carry no memorised
+training labels). The `Objective` then adds α·CE(hard, smoothed) + (1−α)·T²·KL(student/T ‖
+teacher/T) + λ·physics (Smooth-L1 reconstruction of `model.recon_index` input channels); α, T
+and λ come from `[distill]` (λ defaults to the student's own `physics_weight`).
+
+Pseudo-labels (`--unlabeled`): the ensemble labels extra sequences; those it is at least
+`distill.pseudo_min_confidence` sure of join the training set with the ensemble's distribution as
+both their soft target and their teacher logits.
+
+`--teacher none` trains the same student with the same seed and loss minus the KD term, so the
+gain of distillation is always measured against a like-for-like baseline.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.io import write_json_atomic
+from edgekit.rundir import save_model
+from edgekit.train.config import ModelConfig, Recipe
+from edgekit.train.recipe import model_options
+from edgekit.train.loop import FitOptions, ProgressFn, fit, predict
+from edgekit.train.prepare import Prepared
+from edgekit.train.scoring import binary_classes, full_report, log_probs
+from edgekit.train.tensors import Arrays, SequenceTensors
+
+STUDENT_SEED_OFFSET = 7
+
+
+@dataclass
+class StudentResult:
+    name: str
+    tests: dict[str, np.ndarray]  # log-probs per test split
+    report: dict
+    history: list[dict]
+
+
+def pseudo_labelled(arrays: Arrays, teacher_logp: np.ndarray, min_confidence: float) -> tuple[Arrays, np.ndarray]:
+    """The unlabelled sequences the teachers are sure enough of, with their log-probabilities."""
+    keep = np.exp(teacher_logp).max(1) >= min_confidence
+    return arrays.subset(np.flatnonzero(keep)), teacher_logp[keep]
+
+
+def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelConfig, *, device,
+                  teacher_oof: np.ndarray | None = None, extra: tuple[Arrays, np.ndarray] | None = None,
+                  resume: bool = False, on_progress: ProgressFn | None = None,
+                  stop_hook=None) -> StudentResult:
+    import torch
+
+    from edgekit.models import count_macs, count_params, create_model
+    from edgekit.train.losses import Objective
+
+    k = data.num_classes
+    seed = recipe.seed + STUDENT_SEED_OFFSET
+    torch.manual_seed(seed)
+    model = create_model(student.name, in_chs=len(data.channels), num_classes=k, **model_options(student.name, student.options))
+    dcfg = recipe.distill
+    physics = dcfg.physics_weight if dcfg.physics_weight is not None else float(getattr(model, "physics_weight", 0.0))
+    loss_cfg = replace(recipe.train.loss, kd_alpha=dcfg.alpha, kd_temperature=dcfg.temperature, physics_weight=physics)
+    objective = Objective(loss_cfg, k, binary_classes(data.class_names))
+
+    arrays = data.train
+    targets = np.eye(k, dtype=np.float32)[arrays.labels]
+    teacher = teacher_oof
+    if extra is not None and teacher is not None and len(extra[0]):
+        ex_arrays, ex_logp = extra
+        arrays = _concat(arrays, ex_arrays)
+        targets = np.concatenate([targets, np.exp(ex_logp).astype(np.float32)])
+        teacher = np.concatenate([teacher, ex_logp])
+    train_t = SequenceTensors(arrays, k, targets=targets, teacher_logits=teacher)
+
+    checkpoint = folder / "checkpoint.pt"
+    if checkpoint.exists() and not resume:
+        checkpoint.unlink()
+    opts = FitOptions(epochs=recipe.student.epochs or recipe.train.epochs, seed=seed, device=device,
+                      stage=f"student {student.name}" + (" (distilled)" if teacher is not None else ""),
+                      amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
+                      stop_hook=stop_hook,
+                      physics_index=tuple(getattr(model, "recon_index", ())) if physics > 0 else ())
+    started = time.perf_counter()
+    result = fit(model, train_t, recipe.train, objective, opts, on_progress=on_progress)
+    seconds = time.perf_counter() - started
+
+    tests, reports = {}, {}
+    for name, test in data.tests.items():
+        test_t = SequenceTensors(test, k, targets=np.zeros((len(test), k), np.float32))
+        tests[name] = log_probs(predict(result.model, test_t, recipe.train.eval_batch_size, device, recipe.device.amp))
+        if len(test) and (test.labels >= 0).all():
+            reports[name] = full_report(test.labels, tests[name], data.class_names)
+    final = result.model.cpu()
+    save_model(folder, final, student.name,
+               {"in_chs": len(data.channels), "num_classes": k, **model_options(student.name, student.options)})
+    for name, logits in tests.items():
+        with open(folder / f"{name}_logits.npy", "wb") as f:
+            np.save(f, logits)
+    report = {
+        "name": student.name, "options": student.options, "distilled": teacher_oof is not None,
+        "params": count_params(final), "macs": count_macs(final, len(data.channels), recipe.data.length),
+        "loss": {"kd_alpha": loss_cfg.kd_alpha, "kd_temperature": loss_cfg.kd_temperature,
+                 "physics_weight": physics, "kind": loss_cfg.kind.value},
+        "pseudo_labelled": int(len(extra[0])) if extra is not None else 0,
+        "seconds": round(seconds, 2), "train_samples_per_s": round(result.samples_per_s, 1),
+        "peak_memory_gb": result.peak_memory_gb,
+        "test": reports,
+    }
+    write_json_atomic(folder / "report.json", {**report, "history": result.history})
+    return StudentResult(student.name, tests, report, result.history)
+
+
+def _concat(a: Arrays, b: Arrays) -> Arrays:
+    mirrored = None
+    if a.x_mirrored is not None:
+        # unlabelled data has no mirrored features: use the sequence itself (mirroring is then a no-op)
+        mirrored = np.concatenate([a.x_mirrored, b.x_mirrored if b.x_mirrored is not None else b.x])
+    return Arrays(np.concatenate([a.x, b.x]), np.concatenate([a.mask, b.mask]), np.concatenate([a.labels, b.labels]),
+                  mirrored)

@@ -1,0 +1,149 @@
+"""Recipe `[data]` + `[features]` → fixed-length, scaled arrays for training and testing.
+
+Steps: load (or simulate) the training data, cut windows if asked, pick the test set (a loader
+split, a separate file, or held-out subjects), compute the causal features of the FeatureSpec,
+fit the per-channel scaler on the training sequences only, crop/pad to `data.length`, and make
+the subject-grouped folds. Everything the run directory records about the data comes from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.data.dataset import UNLABELLED, SequenceDataset
+from edgekit.data.folds import holdout_subjects, subject_folds
+from edgekit.data.windows import sliding_windows
+from edgekit.errors import EdgekitError
+from edgekit.features import FeatureSpec, features_for_dataset
+from edgekit.train.config import SIMULATOR, Recipe
+from edgekit.train.tensors import Arrays, Scaler, to_arrays
+
+
+@dataclass
+class Prepared:
+    train: Arrays
+    tests: dict[str, Arrays]  # the primary test set is "test"; extra splits keep their names
+    class_names: tuple[str, ...]
+    channels: tuple[str, ...]  # model input channels (feature names)
+    spec: FeatureSpec | None  # None: raw channels, no feature pipeline
+    scaler: Scaler
+    train_ids: np.ndarray
+    train_subjects: np.ndarray
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    source: str
+    info: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def ids_digest(self) -> str:
+        """A fingerprint of the training sequences' order, so a reused ensemble's OOF logits can
+        be checked to line up with this run's data."""
+        return hashlib.sha256("\n".join(self.train_ids.tolist()).encode()).hexdigest()[:16]
+
+
+def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
+    cfg = recipe.data
+    train_ds = _load(cfg.source, cfg.train_split, recipe)
+    tests: dict[str, SequenceDataset] = {}
+    if cfg.test_split is not None or cfg.test_source is not None:
+        tests["test"] = _load(cfg.test_source or cfg.source, cfg.test_split if cfg.test_source is None else None, recipe)
+    else:
+        tr, te = holdout_subjects(train_ds.labels, train_ds.subjects, cfg.holdout_subjects, recipe.seed)
+        train_ds, tests["test"] = train_ds.subset(tr), train_ds.subset(te)
+    for split in cfg.extra_test_splits:
+        tests[split] = _load(cfg.source, split, recipe)
+    for name, ds in tests.items():
+        if ds.class_names != train_ds.class_names:
+            raise EdgekitError(f"test set {name!r} has classes {list(ds.class_names)[:4]}... but the training data "
+                               f"{list(train_ds.class_names)[:4]}...; expected the same classes in the same order")
+    if not train_ds.is_labelled:
+        raise EdgekitError(f"{cfg.source}: the training data has unlabelled sequences; expected labels for all")
+
+    spec = feature_spec(recipe, train_ds)
+    train_f = _features(train_ds, spec)
+    scaler = Scaler.fit(train_f.sequences, train_f.channels)
+    mirrored = _mirrored_features(train_ds, spec) if recipe.train.augment.mirror_p > 0 else None
+    train = to_arrays(train_f.sequences, train_f.labels, scaler, cfg.length, cfg.keep, mirrored)
+    test_arrays = {}
+    for name, ds in tests.items():
+        feats = _features(ds, spec)
+        test_arrays[name] = to_arrays(feats.sequences, feats.labels, scaler, cfg.length, cfg.keep)
+    folds = subject_folds(train_ds.labels, train_ds.subjects, recipe.teachers.folds, recipe.teachers.fold_seed) \
+        if needs_folds else []
+    info = {
+        "train_sequences": len(train_ds), "train_subjects": int(len(np.unique(train_ds.subjects))),
+        "test_sequences": {k: len(v) for k, v in tests.items()},
+        "length_mean": float(train_ds.lengths.mean()), "length_max": int(train_ds.lengths.max()),
+    }
+    return Prepared(train, test_arrays, train_ds.class_names, train_f.channels, spec, scaler,
+                    train_ds.sequence_ids, train_ds.subjects, folds, cfg.source, info)
+
+
+def prepare_unlabeled(path: str | Path, recipe: Recipe, prepared: Prepared) -> Arrays:
+    """Extra sequences for distillation: features, the run's scaler and length; labels dropped."""
+    ds = _load(str(path), None, recipe)
+    if prepared.spec is not None:
+        ds = features_for_dataset(ds, prepared.spec)
+    elif ds.channels != prepared.channels:
+        raise EdgekitError(f"{path}: channels {list(ds.channels)[:6]}... differ from the training data's "
+                           f"{list(prepared.channels)[:6]}...")
+    arrays = to_arrays(ds.sequences, np.full(len(ds), UNLABELLED), prepared.scaler, recipe.data.length, recipe.data.keep)
+    return arrays
+
+
+def feature_spec(recipe: Recipe, ds: SequenceDataset) -> FeatureSpec | None:
+    cfg = recipe.features
+    if cfg.spec is not None:
+        return FeatureSpec.from_dict(cfg.spec)
+    if cfg.preset == "none":
+        return None
+    if cfg.preset == "cmi_default":
+        return FeatureSpec.cmi_default()
+    if cfg.preset == "uci_har_default":
+        return FeatureSpec.uci_har_default()
+    return FeatureSpec.for_dataset(ds)
+
+
+def _features(ds: SequenceDataset, spec: FeatureSpec | None) -> SequenceDataset:
+    return ds if spec is None else features_for_dataset(ds, spec)
+
+
+def _mirrored_features(ds: SequenceDataset, spec: FeatureSpec | None) -> list[np.ndarray]:
+    """Features of the handedness-mirrored recordings: the spec mirrors sequences marked
+    left-handed, so flipping every sequence's handedness mirrors exactly the other ones."""
+    if spec is None or not spec.mirror or "handedness" not in ds.extras:
+        raise EdgekitError("train.augment.mirror_p > 0 needs a feature spec with mirror = true and data with "
+                           "handedness (CMI schema); set train.augment.mirror_p = 0 for this data")
+    flipped = replace(ds, extras={**ds.extras, "handedness": 1 - np.asarray(ds.extras["handedness"])})
+    return features_for_dataset(flipped, spec).sequences
+
+
+def _load(source: str, split: str | None, recipe: Recipe, *, windows: bool = True) -> SequenceDataset:
+    from edgekit.data.load import load_dataset
+
+    if source == SIMULATOR:
+        ds = _simulated(recipe)
+    else:
+        ds = load_dataset(source, **({"split": split} if split is not None else {}))
+    if windows and recipe.data.window > 0:
+        ds = sliding_windows(ds, recipe.data.window, recipe.data.hop or max(1, recipe.data.window // 2))
+    return ds
+
+
+def _simulated(recipe: Recipe) -> SequenceDataset:
+    from edgekit.data.load import load_dataset
+    from edgekit.data.simulator import SimConfig, simulate, write_simulation
+
+    cfg = recipe.data
+    config = SimConfig(n_subjects=cfg.simulate_subjects) if cfg.simulate_subjects > 0 else None
+    data = simulate(cfg.simulate_sequences, seed=cfg.simulate_seed, config=config)
+    with tempfile.TemporaryDirectory(prefix="edgekit-sim-") as tmp:
+        write_simulation(data, Path(tmp) / "train.parquet")
+        return load_dataset(Path(tmp) / "train.parquet")

@@ -1,0 +1,208 @@
+"""`edgekit train`: features → folds → teacher ensemble → distilled student → reports, in a run dir.
+
+    result = train(TrainRequest(recipe, teacher="ensemble", out=Path("runs/quickstart")), on_progress=...)
+
+Teacher modes (`--teacher`):
+- `ensemble`: every member of `[teachers]` over K subject-grouped folds (finished folds in the
+  run directory are reused), stacked; the student is distilled from the OOF soft labels;
+- a registry teacher name: an ensemble of that one model (options from the recipe's member of
+  that name, if any);
+- a run directory: its ensemble's OOF/test logits and stacker are reused (same training data);
+- `none`: the student alone, same seed and loss without KD, so the gain of distillation shows.
+
+Reuse and resume: the teacher-relevant part of the recipe is fingerprinted into `data.json`; a run
+directory holding finished folds of a different recipe is refused rather than mixed. Unfinished
+stages restart from scratch unless `resume` is set, then they continue from their last epoch
+checkpoint. Under torchrun every rank runs the same stages in lockstep (DDP inside the loop) and
+the run directory receives identical, atomically renamed files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+from edgekit.io import write_json_atomic, write_text_atomic
+from edgekit.rundir import RunDir
+from edgekit.train.config import ModelConfig, Recipe
+from edgekit.train.loop import ProgressFn, StopHook
+from edgekit.train.recipe import dump_recipe, recipe_to_dict
+
+TEACHER_MODES = ("ensemble", "none", "<teacher model name>", "<run dir>")
+StageFn = Callable[[str, dict], None]
+
+
+@dataclass
+class TrainRequest:
+    recipe: Recipe
+    teacher: str = "ensemble"
+    student: str | None = None  # overrides recipe.student.name
+    out: Path | None = None  # default runs/<recipe name>[-<teacher mode>]
+    resume: bool = False
+    unlabeled: Path | None = None
+    command: str = ""  # recorded at the top of the resolved recipe.toml
+    stop_after_epochs: int | None = None  # test hook: simulate kill -9 after this many epochs (all stages)
+
+
+def default_out(recipe: Recipe, teacher: str) -> Path:
+    tag = "" if teacher == "ensemble" else f"-{Path(teacher).name if Path(teacher).is_dir() else teacher}"
+    return Path("runs") / f"{recipe.name}{tag}"
+
+
+def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage: StageFn | None = None) -> dict:
+    from edgekit.train.device import init_distributed, resolve_device, set_threads
+    from edgekit.train.distill import pseudo_labelled, train_student
+    from edgekit.train.ensemble import load_ensemble, predict_ensemble, train_ensemble
+    from edgekit.train.prepare import prepare, prepare_unlabeled
+
+    recipe = req.recipe
+    stage = on_stage or (lambda name, info: None)
+    set_threads(recipe.device.threads)
+    device = resolve_device(recipe.device.device)
+    env = init_distributed(device)
+    members, teacher_dir = _teacher_plan(req)
+    if req.student:
+        if req.student != recipe.student.name:
+            recipe.student.options = {}  # the recipe's options belong to its own student
+        recipe.student.name = req.student
+    from edgekit.train.recipe import validate
+
+    validate(recipe, "recipe (after --teacher/--student)")
+    run = RunDir(req.out or default_out(recipe, req.teacher))
+    stop_hook = StopHook(req.stop_after_epochs) if req.stop_after_epochs else None
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    t0 = time.perf_counter()
+    data = prepare(recipe, needs_folds=members is not None)
+    timings["data_s"] = round(time.perf_counter() - t0, 2)
+    stage("data", {"train": len(data.train), **{k: len(v) for k, v in data.tests.items()},
+                   "channels": len(data.channels), "classes": data.num_classes, "device": str(device)})
+    _write_data_files(run, recipe, req, data, members)
+
+    ensemble = None
+    t0 = time.perf_counter()
+    if members is not None:
+        ensemble = train_ensemble(recipe, data, run, members, device=device, resume=req.resume,
+                                  on_progress=on_progress, stop_hook=stop_hook)
+        teacher_dir = run
+    elif teacher_dir is not None:
+        ensemble = load_ensemble(teacher_dir, data)
+    timings["teachers_s"] = round(time.perf_counter() - t0, 2)
+    if ensemble is not None:
+        stage("teachers", ensemble.report)
+
+    extra = None
+    if req.unlabeled is not None:
+        if ensemble is None or teacher_dir is None:
+            raise EdgekitError("--unlabeled needs teachers to label the sequences; use --teacher ensemble or RUN_DIR")
+        unl = prepare_unlabeled(req.unlabeled, recipe, data)
+        logp = predict_ensemble(teacher_dir, unl, data.num_classes, device=device,
+                                batch_size=recipe.train.eval_batch_size, tta_shifts=tuple(recipe.teachers.tta_shifts),
+                                kind=recipe.distill.soft_labels)
+        extra = pseudo_labelled(unl, logp, recipe.distill.pseudo_min_confidence)
+
+    t0 = time.perf_counter()
+    student_cfg = ModelConfig(recipe.student.name, recipe.student.options)
+    soft = ensemble.soft_labels(recipe.distill.soft_labels) if ensemble is not None else None
+    student = train_student(recipe, data, run.student, student_cfg, device=device, teacher_oof=soft, extra=extra,
+                            resume=req.resume, on_progress=on_progress, stop_hook=stop_hook)
+    timings["student_s"] = round(time.perf_counter() - t0, 2)
+    stage("student", student.report)
+
+    timings["total_s"] = round(time.perf_counter() - started, 2)
+    metrics = _metrics(recipe, req, data, ensemble, student, timings, str(device))
+    if env.is_main:
+        write_json_atomic(run.metrics, metrics)
+        _plots(run, data, student)
+    return {"run_dir": str(run.root), **metrics}
+
+
+def _teacher_plan(req: TrainRequest) -> tuple[list[ModelConfig] | None, RunDir | None]:
+    """(members to train, or None) and (an existing run dir to reuse, or None)."""
+    from edgekit.models import list_models
+
+    mode, recipe = req.teacher, req.recipe
+    if mode == "none":
+        return None, None
+    if mode == "ensemble":
+        if not recipe.teachers.members:
+            raise EdgekitError("--teacher ensemble but the recipe's [teachers] has no members; add "
+                               "[[teachers.members]] tables or use --teacher none")
+        return list(recipe.teachers.members), None
+    if mode in list_models(kind="teacher"):
+        options = next((m.options for m in recipe.teachers.members if m.name == mode), {})
+        recipe.teachers.members = [ModelConfig(mode, dict(options))]
+        return list(recipe.teachers.members), None
+    if Path(mode).is_dir():
+        return None, RunDir(Path(mode))
+    raise EdgekitError(f"--teacher {mode!r}: not a mode, a teacher model or a run directory; expected one of "
+                       f"ensemble, none, a teacher ({', '.join(list_models(kind='teacher'))}) or an existing run dir")
+
+
+def teacher_fingerprint(recipe: Recipe) -> str:
+    """What the ensemble's files depend on: data, features, teachers, training setup and seed."""
+    d = recipe_to_dict(recipe)
+    keep = {k: d.get(k) for k in ("seed", "data", "features", "teachers", "train", "device")}
+    keep["device"] = {"amp": recipe.device.amp}  # where it ran does not change what was trained
+    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _write_data_files(run: RunDir, recipe: Recipe, req: TrainRequest, data, members) -> None:
+    fingerprint = teacher_fingerprint(recipe)
+    if run.data.exists() and members is not None and run.teachers.exists():
+        previous = json.loads(run.data.read_text()).get("teacher_fingerprint")
+        if previous not in (None, fingerprint):
+            raise EdgekitError(f"{run.root}: holds teachers trained with a different recipe (fingerprint {previous}, "
+                               f"now {fingerprint}); choose a new --out, or delete {run.teachers}")
+    header = f"{req.command or 'edgekit train'}\nresolved recipe written by edgekit train (overrides applied)"
+    write_text_atomic(run.recipe, dump_recipe(recipe, header=header))
+    if data.spec is not None:
+        write_text_atomic(run.feature_spec, data.spec.to_json())
+    data.scaler.save(run.scaler)
+    write_json_atomic(run.data, {
+        "class_names": list(data.class_names), "channels": list(data.channels), "length": recipe.data.length,
+        "keep": recipe.data.keep, "padding": "right", "sample_period_s": data.spec.sample_period_s if data.spec else None,
+        "feature_spec_hash": data.spec.hash() if data.spec else None, "source": data.source,
+        "train_ids_digest": data.ids_digest(), "teacher_fingerprint": fingerprint,
+        "folds": [va.tolist() for _, va in data.folds], **data.info,
+    })
+
+
+def _metrics(recipe: Recipe, req: TrainRequest, data, ensemble, student, timings: dict, device: str) -> dict:
+    from edgekit.train.scoring import summary
+
+    out = {
+        "recipe": recipe.name, "teacher_mode": req.teacher, "device": device, "threads": _threads(), "data": data.info,
+        "classes": list(data.class_names), "timings": timings,
+        "student": {**{k: v for k, v in student.report.items() if k != "test"},
+                    "test": {n: summary(r) for n, r in student.report["test"].items()},
+                    "per_class": {n: r["per_class"] for n, r in student.report["test"].items()}},
+    }
+    if ensemble is not None:
+        out["teachers"] = ensemble.report
+    return out
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _plots(run: RunDir, data, student) -> None:
+    from edgekit.plots import plot_confusion, plot_history
+
+    primary = student.report["test"].get("test")
+    if primary is not None:
+        plot_confusion(np.asarray(primary["confusion"]), data.class_names, run.root / "confusion.png",
+                       title=f"{student.name} on test")
+    if student.history:
+        plot_history(student.history, run.root / "student" / "history.png", title=f"{student.name} training")
