@@ -1,26 +1,34 @@
 """`edgekit demo`: the whole spine on the simulator, on CPU, in minutes.
 
-Steps run in order and each returns a report; `on_step(name, report)` lets the caller show
-progress (the library itself never prints). Later stages of the spine (train, export, bench,
-stream) join this list as they land.
+simulate → inspect → features → teacher ensemble + distilled causal student (`edgekit.train`) →
+fp32 / INT8 window and step models + the teacher ensemble as ONNX (`edgekit.export`) → bench →
+stream, then one summary table (scores, sizes, MACs, latencies) and the plots in `out_dir`.
+
+Orchestration only: every step is a library call returning a report; `on_step(name, report)`
+lets the caller show progress (the library never prints). The recipe is
+`recipes/sim/quickstart.toml` with the demo's simulated file as its data and the causal student
+(`mbconv_tcn_causal_xs`, so a step model exists); `overrides` are further `key=value` recipe
+overrides (the demo test shrinks epochs and folds with them).
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
-from edgekit.io import write_json_atomic
+from edgekit.io import write_json_atomic, write_text_atomic
 
 StepCallback = Callable[[str, dict], None]
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sim" / "quickstart.toml"
+STUDENT = "mbconv_tcn_causal_xs"
+SEQUENCES_PER_SUBJECT = 24  # enough people for subject-grouped folds and a held-out fifth
+BENCH_LENGTH = 128  # the issue's reference window: a step vs re-running a 128-sample window
+STREAM_SEQUENCES = 24
 
 
-def run_demo(out_dir: Path, *, n_sequences: int = 400, seed: int = 0, on_step: StepCallback | None = None) -> dict:
-    from edgekit.data.inspect import inspect_dataset
-    from edgekit.data.load import load_dataset
-    from edgekit.pipeline import features_to, simulate_to
-
+def run_demo(out_dir: Path, *, n_sequences: int = 480, seed: int = 0, overrides: Sequence[str] = (),
+             bench_runs: int = 200, on_step: StepCallback | None = None) -> dict:
     out_dir = Path(out_dir)
     notify = on_step or (lambda name, report: None)
     reports: dict[str, dict] = {}
@@ -35,18 +43,200 @@ def run_demo(out_dir: Path, *, n_sequences: int = 400, seed: int = 0, on_step: S
         return report
 
     train_path = out_dir / "data" / "train.parquet"
-    step("simulate", lambda: simulate_to(train_path, n_sequences=n_sequences, seed=seed))
-    step("inspect", lambda: inspect_dataset(load_dataset(train_path)))
-    step("features", lambda: features_to(train_path, out_dir / "features" / "features.parquet"))
+    run_dir, export_dir = out_dir / "run", out_dir / "run" / "export"
+    step("simulate", lambda: _simulate(train_path, n_sequences, seed))
+    step("inspect", lambda: _inspect(train_path))
+    step("features", lambda: _features(train_path, out_dir / "features" / "features.parquet"))
+    step("train", lambda: _train(train_path, run_dir, seed, overrides))
+    step("export", lambda: _export(run_dir, export_dir))
+    models = _model_files(export_dir)
+    step("bench", lambda: _bench(models, out_dir / "bench", bench_runs))
+    step("stream", lambda: _stream(models, train_path, out_dir / "stream"))
 
     summary = {
         "out_dir": str(out_dir),
         "total_s": round(time.perf_counter() - started, 3),
         "steps": {name: r["step_s"] for name, r in reports.items()},
         "sequences": reports["simulate"]["sequences"],
-        "rows": reports["simulate"]["rows"],
         "features": reports["features"]["features"],
         "feature_spec_hash": reports["features"]["spec_hash"],
+        "table": summary_rows(reports),
+        "goals": reports["bench"]["goals"],
+        "stream": {k: {"mode": v["mode"], "latency_us": v["latency_us"], "agreement": v.get("agreement")}
+                   for k, v in reports["stream"]["summaries"].items()},
+        "plots": sorted(str(p) for p in out_dir.rglob("*.png")),
     }
     write_json_atomic(out_dir / "summary.json", {"summary": summary, "reports": reports})
+    write_text_atomic(out_dir / "summary.md", summary_markdown(summary))
     return summary
+
+
+# --- the steps: each a library call ---------------------------------------------------------------
+def _simulate(path: Path, n_sequences: int, seed: int) -> dict:
+    from edgekit.data.simulator import SimConfig, simulate, write_simulation
+
+    t0 = time.perf_counter()
+    data = simulate(n_sequences, seed=seed, config=SimConfig(n_subjects=max(5, n_sequences // SEQUENCES_PER_SUBJECT)))
+    simulate_s = time.perf_counter() - t0
+    written = write_simulation(data, path)
+    return {"sequences": n_sequences, "rows": data.train.height, "subjects": data.demographics.height,
+            "sample_period_s": data.sample_period_s, "simulate_s": round(simulate_s, 3),
+            "written": {k: str(v) for k, v in written.items()}}
+
+
+def _inspect(path: Path) -> dict:
+    from edgekit.data.inspect import inspect_dataset
+    from edgekit.data.load import load_dataset
+
+    return inspect_dataset(load_dataset(path))
+
+
+def _features(path: Path, out: Path) -> dict:
+    from edgekit.pipeline import features_to
+
+    return features_to(path, out, spec_name="cmi_default")
+
+
+def _train(train_path: Path, run_dir: Path, seed: int, overrides: Sequence[str]) -> dict:
+    from edgekit.train.recipe import load_recipe
+    from edgekit.train.run import TrainRequest, train
+
+    recipe = load_recipe(RECIPE, [f"data.source={train_path}", f"seed={seed}", f"student.name={STUDENT}",
+                                  *overrides])
+    return train(TrainRequest(recipe, teacher="ensemble", out=run_dir, command="edgekit demo"))
+
+
+def _export(run_dir: Path, export_dir: Path) -> dict:
+    from edgekit.export.run import export_run
+    from edgekit.export.teachers import export_teacher_ensemble
+
+    report = export_run(run_dir, target="cpu-int8", out_dir=export_dir, max_validation=128)
+    report["teachers"] = export_teacher_ensemble(run_dir, export_dir / "teachers.fp32.onnx")
+    return report
+
+
+def _model_files(export_dir: Path) -> dict[str, Path]:
+    names = {"teacher ensemble fp32": "teachers.fp32.onnx", "student fp32": "student.fp32.onnx",
+             "student INT8": "student.int8.onnx", "student step fp32": "student.step.fp32.onnx",
+             "student step INT8": "student.step.int8.onnx"}
+    return {label: export_dir / name for label, name in names.items() if (export_dir / name).exists()}
+
+
+def _bench(models: dict[str, Path], out: Path, runs: int) -> dict:
+    from edgekit.runtime.bench import BenchModel, BenchOptions, bench_models, ratio
+    from edgekit.runtime.report import bench_markdown, bench_plot
+
+    result = bench_models([BenchModel(label, path) for label, path in models.items()],
+                          BenchOptions(threads=(1,), batches=(1, 64), runs=runs, warmup=max(2, runs // 10),
+                                       length=BENCH_LENGTH))
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "bench.json", result)
+    write_text_atomic(out / "bench.md", bench_markdown(result))
+    bench_plot(result, out / "latency.png")
+    result["goals"] = {
+        "int8_vs_teachers_speedup_b1_t1": _round(ratio(result, "teacher ensemble fp32", "student INT8")),
+        "window128_vs_step_macs_ratio": _round(ratio(result, "student fp32", "student step fp32", what="macs")),
+    }
+    return result
+
+
+def _stream(models: dict[str, Path], train_path: Path, out: Path) -> dict:
+    """Stream held sequences of the simulated table in both modes; agreement with offline windows."""
+    import numpy as np
+    import polars as pl
+
+    from edgekit.features import FeatureSpec, compute_features
+    from edgekit.runtime.report import stream_plot
+    from edgekit.runtime.session import ModelSession
+    from edgekit.runtime.sources import read_samples
+    from edgekit.runtime.stream import StreamOptions, Streamer
+
+    table = pl.read_parquet(train_path)
+    demographics = pl.read_csv(train_path.with_name(f"{train_path.stem}_demographics.csv"))
+    ids = table.get_column("sequence_id").unique(maintain_order=True)[-STREAM_SEQUENCES:]
+    table = table.filter(pl.col("sequence_id").is_in(ids.implode())).join(
+        demographics.select("subject", "handedness"), on="subject", how="left")
+    out.mkdir(parents=True, exist_ok=True)
+    source = out / "stream.parquet"
+    table.write_parquet(source)
+    window = ModelSession(models["student fp32"])
+    spec = FeatureSpec.from_json(window.metadata.feature_spec_json)
+    offline = {k[0]: g.select(spec.names()).to_numpy().astype(np.float32) for k, g in compute_features(
+        table.drop("handedness"), spec, handedness=demographics).group_by("sequence_id", maintain_order=True)}
+    summaries = {}
+    for label in ("student INT8", "student fp32", "student step fp32", "student step INT8"):
+        if label not in models:
+            continue
+        streamer = Streamer(models[label], StreamOptions(hop=16, smoothing=None))
+        finals = {}
+        summary = streamer.run(read_samples(source, streamer.input_columns, streamer.sample_period_s),
+                               on_prediction=lambda p: finals.__setitem__(p.sequence, p) if p.final else None)
+        agree, worst = 0, 0.0
+        reference = window if label.endswith("fp32") else ModelSession(models[label.replace("step ", "")])
+        for sid, x in offline.items():
+            want = reference.run((x if streamer.step_mode else x[-streamer.window:])[None])[0]
+            agree += int(np.argmax(want) == finals[sid].class_index)
+            worst = max(worst, float(np.abs(want - finals[sid].logits).max()))
+        summaries[label] = {**summary.to_dict(), "agreement": {
+            "sequences": len(offline), "same_class": agree, "max_abs_logit_diff": worst,
+            "reference": "offline window model on the same window" if not streamer.step_mode
+            else "offline window model over the whole sequence (causal forward)"}}
+        summaries[label].pop("finals")
+    stream_plot(summaries, out / "latency_per_sample.png")
+    return {"source": str(source), "sequences": len(offline), "summaries": summaries}
+
+
+# --- the summary --------------------------------------------------------------------------------
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summary_rows(reports: dict[str, dict]) -> list[dict]:
+    """One row per model: test scores, size, MACs, bench p50 (batch 1, 1 thread), stream p50/p99."""
+    train, export, bench = reports["train"], reports["export"], reports["bench"]
+    stream = reports["stream"]["summaries"]
+    teachers = train.get("teachers") or {}
+    test_teacher = teachers.get("test", {}).get("test", {}).get("stacked", {})
+    student_test = train["student"]["test"].get("test", {})
+    latency = {r["label"]: r for r in bench["rows"] if r["batch"] == 1 and r["threads"] == 1}
+    scores = {
+        "teacher ensemble fp32": test_teacher,
+        "student fp32": student_test or (export.get("fp32") or {}).get("metrics") or {},  # torch = fp32 ONNX (parity)
+        "student INT8": (export.get("int8") or {}).get("metrics") or {},
+    }
+    rows = []
+    for label, r in latency.items():
+        s = scores.get(label, {})
+        st = stream.get(label, {})
+        rows.append({
+            "model": label, "kind": r["kind"], "accuracy": s.get("accuracy"), "macro_f1": s.get("macro_f1"),
+            "cmi_score": s.get("cmi_score"), "size_bytes": r["size_bytes"], "macs": r["macs"],
+            "p50_ms": r["latency_ms"]["p50"], "p99_ms": r["latency_ms"]["p99"], "speedup": r["speedup"],
+            "stream_p50_us": (st.get("latency_us") or {}).get("p50"),
+            "stream_p99_us": (st.get("latency_us") or {}).get("p99")})
+    return rows
+
+
+def summary_markdown(summary: dict) -> str:
+    def pct(v):
+        return "" if v is None else f"{100 * v:.1f}"
+
+    def count(v):
+        return "" if v is None else f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} K"
+
+    def num(v, fmt="{:.3g}"):
+        return "" if v is None else fmt.format(v)
+
+    lines = ["| model | kind | test acc % | test macro-F1 % | CMI score | size KiB | MACs | p50 ms (b1, 1 thr) | "
+             "speedup vs teachers | stream p50 / p99 µs per sample |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in summary["table"]:
+        stream = f"{r['stream_p50_us']:.0f} / {r['stream_p99_us']:.0f}" if r.get("stream_p50_us") else ""
+        lines.append(f"| {r['model']} | {r.get('kind', '')} | {pct(r.get('accuracy'))} | {pct(r.get('macro_f1'))} | "
+                     f"{num(r.get('cmi_score'))} | {num(r['size_bytes'] / 1024, '{:.0f}')} | {count(r['macs'])} | "
+                     f"{num(r['p50_ms'])} | {num(r['speedup'], '{:.3g}x')} | {stream} |")
+    g = summary["goals"]
+    lines += ["", f"INT8 student vs teacher ensemble, batch 1, one thread: {num(g['int8_vs_teachers_speedup_b1_t1'])}x "
+                  "faster (goal >= 100x); step model vs re-running a 128-sample window: "
+                  f"{num(g['window128_vs_step_macs_ratio'])}x fewer MACs per sample (goal >= 30x).",
+              f"Total {summary['total_s'] / 60:.1f} min: " + ", ".join(f"{k} {v:.0f} s" for k, v in summary["steps"].items())]
+    return "\n".join(lines) + "\n"

@@ -109,3 +109,31 @@ def plot_history(history: list[dict], path: str | os.PathLike, keys: Sequence[st
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def plot_latency(groups: dict[str, Sequence[dict]], path: str | os.PathLike, title: str = "Latency",
+                 unit: str = "ms") -> Path:
+    """Horizontal bars of p50 latency with a p90–p99 whisker, one panel per group (e.g. "1 thread,
+    batch 1"), log-scale x so a 100x gap still shows both bars. Each item: {"label", "p50", "p90", "p99"}."""
+    groups = {name: list(items) for name, items in groups.items() if items}
+    if not groups:
+        raise EdgekitError("no latencies to plot")
+    rows = max(len(items) for items in groups.values())
+    fig = _new_figure(7.0, 0.9 + len(groups) * (0.45 * rows + 0.8))
+    axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
+    for ax, (name, items) in zip(axes, groups.items()):
+        y = np.arange(len(items))
+        p50 = np.array([float(i["p50"]) for i in items])
+        lo = p50 - np.minimum(p50, [float(i["p90"]) for i in items])
+        hi = np.array([float(i["p99"]) for i in items]) - p50
+        ax.barh(y, p50, color="#4878a8", xerr=np.vstack([np.abs(lo), np.maximum(hi, 0)]), capsize=3)
+        for yi, value in zip(y, p50):
+            ax.text(value, yi, f" {value:.3g}", va="center", fontsize=7)
+        ax.set_yticks(y)
+        ax.set_yticklabels([str(i["label"]) for i in items], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.set_xlabel(f"p50 latency ({unit}); whisker to p99")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

@@ -31,12 +31,18 @@ def main() -> None:
 
 def _register() -> None:
     from edgekit.cli import bridge, data, demo, export, models
+    from edgekit.cli import train as train_cli
 
     main.add_command(data.data)
     main.add_command(models.models)
+    main.add_command(train_cli.train)
     main.add_command(export.export)
     main.add_command(bridge.bridge)
     main.add_command(demo.demo)
+    from edgekit.cli import bench, stream
+
+    main.add_command(stream.stream)
+    main.add_command(bench.bench)
 
 
 _register()

@@ -1,4 +1,4 @@
-"""The `edgekit data` commands and `edgekit demo`, end to end through Click."""
+"""The `edgekit data` commands, end to end through Click (the demo: tests/cli/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -62,11 +62,3 @@ def test_user_mistakes_are_one_line_errors(tmp_path):
     result = CliRunner().invoke(main, ["data", "simulate", "--out", str(tmp_path / "x.txt")])
     assert result.exit_code == 2
     assert ".txt" in result.output
-
-
-def test_demo_runs_and_writes_summary(tmp_path):
-    result = _run("demo", "--out", str(tmp_path / "demo"), "--sequences", "30", "--json")
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
-    assert summary["sequences"] == 30
-    assert (tmp_path / "demo" / "summary.json").exists()

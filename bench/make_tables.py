@@ -1,0 +1,159 @@
+"""Turn the JSON that `make bench` leaves in a results folder into the README's results section.
+
+    .venv/bin/python bench/make_tables.py results/bench [--readme README.md]
+
+Reads, when present (anything missing is skipped, saying so):
+- pytest-benchmark JSON files (any `*.json` with a `benchmarks` list: `benchmark.json` from `make
+  bench`, `features.json`, ...): one table per benchmark group, medians against the group's fastest;
+- `runtime.json` (`bench/test_bench_runtime.py`, `edgekit.runtime.bench`): the side-by-side
+  runtime table and the two goals of the runtime issue;
+- `train_uci_har.md` / `train_uci_har.json` (`bench/train_uci_har.py`): the UCI-HAR training table;
+- `bridge_callgrind.json` (`bench/bridge_callgrind.py`): C bridge instructions per sample.
+The generated markdown replaces what lies between `<!-- RESULTS -->` and `<!-- /RESULTS -->` in the
+README (the closing marker is added after the opening one when missing); nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OPEN, CLOSE = "<!-- RESULTS -->", "<!-- /RESULTS -->"
+EXTRA_KEYS = ("ns_per_sample", "us_per_sample_median", "instructions_per_sample", "precision", "batch",
+              "size_bytes")
+
+
+def _time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale or unit == "ns":
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _machine(extra: dict) -> str:
+    parts = [extra.get("cpu") or extra.get("machine"), f"{extra['cores']} cores" if extra.get("cores") else None]
+    versions = [f"{k} {extra[k]}" for k in ("python", "numpy", "polars", "onnxruntime", "torch") if extra.get(k)]
+    return ", ".join(p for p in parts + versions if p)
+
+
+def pytest_benchmark_tables(data: dict, source: str) -> list[str]:
+    groups: dict[str, list[dict]] = {}
+    for bench in data.get("benchmarks", []):
+        groups.setdefault(bench.get("group") or bench["name"], []).append(bench)
+    out = []
+    for group, benches in groups.items():
+        fastest = min(b["stats"]["median"] for b in benches)
+        extra_cols = [k for k in EXTRA_KEYS if any(k in b.get("extra_info", {}) for b in benches)]
+        lines = [f"**{group}** (`{source}`)", "",
+                 "| benchmark | median | min | rounds | vs fastest |" + "".join(f" {k} |" for k in extra_cols),
+                 "|---|---:|---:|---:|---:|" + "---:|" * len(extra_cols)]
+        for b in sorted(benches, key=lambda b: b["stats"]["median"]):
+            s, extra = b["stats"], b.get("extra_info", {})
+            cells = "".join(f" {_cell(extra.get(k))} |" for k in extra_cols)
+            lines.append(f"| {extra.get('model') or b['name']} | {_time(s['median'])} | {_time(s['min'])} | "
+                         f"{s['rounds']} | {s['median'] / fastest:.3g}x |{cells}")
+        machine = _machine(benches[0].get("extra_info", {}))
+        out.append("\n".join(lines + ([f"", f"Machine: {machine}."] if machine else [])))
+    return out
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def runtime_section(data: dict) -> str:
+    from edgekit.runtime.report import bench_markdown
+
+    text = "### Runtime (`bench/test_bench_runtime.py`, `edgekit bench`)\n\n" + bench_markdown(data)
+    goals = data.get("goals") or {}
+    if goals:
+        speed, macs = goals.get("int8_vs_teachers_speedup_b1_t1"), goals.get("window128_vs_step_macs_ratio")
+        text += ("\nGoals: INT8 student vs teacher ensemble at batch 1 on one thread: "
+                 f"{'n/a' if speed is None else f'{speed:.3g}x'} faster (goal >= 100x, "
+                 f"{'met' if speed and speed >= 100 else 'not met'}); stateful step vs re-running a 128-sample "
+                 f"window: {'n/a' if macs is None else f'{macs:.3g}x'} fewer MACs per sample (goal >= 30x, "
+                 f"{'met' if macs and macs >= 30 else 'not met'}).\n")
+    return text
+
+
+def training_section(folder: Path) -> str | None:
+    md, js = folder / "train_uci_har.md", folder / "train_uci_har.json"
+    if md.exists():
+        body = md.read_text().strip()
+    elif js.exists():
+        rows = json.loads(js.read_text())["rows"]
+        keys = [k for k in rows[0] if k != "model"] if rows else []
+        body = "\n".join(["| model |" + "".join(f" {k} |" for k in keys), "|---|" + "---:|" * len(keys)]
+                         + [f"| {r['model']} |" + "".join(f" {_cell(r.get(k))} |" for k in keys) for r in rows])
+    else:
+        return None
+    return "### UCI-HAR training (`bench/train_uci_har.py`)\n\n" + body + "\n"
+
+
+def build(folder: Path) -> tuple[str, list[str]]:
+    sections, notes = [], []
+    training = training_section(folder)
+    sections.append(training) if training else notes.append("no train_uci_har.md/json")
+    runtime = folder / "runtime.json"
+    if runtime.exists():
+        sections.append(runtime_section(json.loads(runtime.read_text())))
+    else:
+        notes.append("no runtime.json")
+    callgrind = folder / "bridge_callgrind.json"
+    if callgrind.exists():
+        c = json.loads(callgrind.read_text())
+        sections.append(f"### C bridge under callgrind\n\n{c.get('instructions_per_sample'):,} instructions per "
+                        f"sample ({c.get('spec')}, {c.get('compiler')}).\n")
+    tables = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            notes.append(f"{path.name}: unreadable JSON")
+            continue
+        if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
+            tables += pytest_benchmark_tables(data, path.name)
+    if tables:
+        sections.append("### pytest-benchmark suites\n\n" + "\n\n".join(tables) + "\n")
+    else:
+        notes.append("no pytest-benchmark JSON")
+    header = (f"Generated by `bench/make_tables.py {folder.name}` from the JSON that `make bench` "
+              "writes; do not edit by hand.\n")
+    return header + "\n" + "\n".join(sections), notes
+
+
+def write_readme(readme: Path, body: str) -> None:
+    text = readme.read_text()
+    if OPEN not in text:
+        raise SystemExit(f"{readme}: no {OPEN} marker; add one where the results section belongs")
+    head, rest = text.split(OPEN, 1)
+    tail = rest.split(CLOSE, 1)[1] if CLOSE in rest else rest
+    readme.write_text(f"{head}{OPEN}\n{body.rstrip()}\n{CLOSE}{tail if tail.startswith(chr(10)) else chr(10) + tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        print(f"{args.folder}: no such results folder; run `make bench` first", file=sys.stderr)
+        return 2
+    body, notes = build(args.folder)
+    write_readme(args.readme, body)
+    for note in notes:
+        print(f"skipped: {note}", file=sys.stderr)
+    print(f"wrote the results section of {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""`edgekit bench MODEL... [--threads 1,2] [--batch 1,64] [--runs N] [--json PATH] [--plot PATH]`."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+
+import click
+
+from edgekit.cli.render import console, emit_json
+from edgekit.errors import EdgekitError
+
+
+def _ints(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise EdgekitError(f"{flag} {text!r}: expected comma-separated positive integers, e.g. 1,2") from None
+    if not values or min(values) < 1:
+        raise EdgekitError(f"{flag} {text!r}: expected comma-separated positive integers, e.g. 1,2")
+    return values
+
+
+@click.command()
+@click.argument("models", nargs=-1, required=True)
+@click.option("--threads", default="1", show_default=True, help="Intra-op thread counts, comma-separated.")
+@click.option("--batch", "batches", default="1", show_default=True, help="Batch sizes, comma-separated.")
+@click.option("--runs", type=click.IntRange(min=5), default=200, show_default=True, help="Timed runs per row.")
+@click.option("--warmup", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--max-seconds", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Stop a row's timed runs after this long (slow models get fewer runs).")
+@click.option("--length", type=click.IntRange(min=1), default=None,
+              help="Window length in samples [default: each model's training window].")
+@click.option("--baseline", default=None, help="Label of the model the ratios are against [default: the first].")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the full result as JSON here ('-' prints it instead of the table).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a latency PNG here.")
+def bench(models: tuple[str, ...], threads: str, batches: str, runs: int, warmup: int, max_seconds: float,
+          length: int | None, baseline: str | None, json_path: Path | None, plot_path: Path | None) -> None:
+    """Latency, throughput, size and MACs of exported models side by side. MODEL is PATH or LABEL=PATH."""
+    from edgekit.io import write_json_atomic
+    from edgekit.runtime.bench import BenchModel, BenchOptions, bench_models
+    from edgekit.runtime.report import bench_markdown, bench_plot
+
+    options = BenchOptions(threads=_ints(threads, "--threads"), batches=_ints(batches, "--batch"), runs=runs,
+                           warmup=warmup, max_seconds=max_seconds, length=length, baseline=baseline)
+    to_stdout = json_path is not None and str(json_path) == "-"
+    with console.status("benchmarking", spinner="dots") if not to_stdout else nullcontext():
+        result = bench_models([BenchModel.parse(m) for m in models], options)
+    if plot_path is not None:
+        result["plot"] = str(bench_plot(result, plot_path))
+    if to_stdout:
+        emit_json(result)
+        return
+    if json_path is not None:
+        write_json_atomic(json_path, result)
+    click.echo(bench_markdown(result))  # markdown: plain text, never re-wrapped to the terminal width
+

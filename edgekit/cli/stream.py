@@ -1,0 +1,81 @@
+"""`edgekit stream MODEL --input FILE|- [--hop H] [--smooth ema:0.3|vote:5] [--json]`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from edgekit.cli.render import table
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--input", "source", required=True,
+              help="Samples: a .csv or .parquet long table (the spec's raw input columns, optional sequence_id, "
+                   "time and handedness), or - for CSV lines on stdin.")
+@click.option("--hop", type=click.IntRange(min=1), default=None,
+              help="Samples between predictions [default: a quarter of the model's window].")
+@click.option("--smooth", default=None, help="Smooth successive predictions: ema:ALPHA or vote:N.")
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The device bridge's FeatureSpec JSON [default: the spec stored in the model]; a different "
+                   "spec hash is refused.")
+@click.option("--handedness", type=click.IntRange(0, 1), default=1, show_default=True,
+              help="Wearer's hand when the input has no handedness column (0 left, 1 right).")
+@click.option("--time-column", default=None, help="Time column [default: time, timestamp, t or sequence_counter].")
+@click.option("--time-unit", type=click.Choice(["s", "ms", "samples"]), default=None,
+              help="Unit of the time column [default: s; samples for sequence_counter].")
+@click.option("--max-gap", type=click.IntRange(min=0), default=25, show_default=True,
+              help="Gaps up to this many missing samples are filled with NaN samples; longer ones restart the stream.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON lines: one object per prediction and issue, then the summary.")
+def stream(model: Path, source: str, hop: int | None, smooth: str | None, spec_path: Path | None, handedness: int,
+           time_column: str | None, time_unit: str | None, max_gap: int, threads: int, as_json: bool) -> None:
+    """Stream samples through the C feature bridge and MODEL, one at a time; predictions as they occur."""
+    from edgekit.runtime.smoothing import SmoothingSpec
+    from edgekit.runtime.sources import SourceOptions, TimeUnit, read_samples
+    from edgekit.runtime.stream import StreamOptions, Streamer
+
+    spec = None
+    if spec_path is not None:
+        from edgekit.features import FeatureSpec
+
+        spec = FeatureSpec.from_json(spec_path.read_text())
+    options = StreamOptions(hop=hop, smoothing=SmoothingSpec.parse(smooth) if smooth else None, threads=threads)
+    streamer = Streamer(model, options, spec=spec, handedness=handedness)
+    source_options = SourceOptions(time_column=time_column, time_unit=TimeUnit(time_unit) if time_unit else None,
+                                   handedness=handedness, max_gap_samples=max_gap)
+    events = read_samples(source, streamer.input_columns, streamer.sample_period_s,
+                          required=streamer.required_columns, options=source_options)
+
+    def on_prediction(p) -> None:
+        if as_json:
+            click.echo(json.dumps({"type": "prediction", **p.to_dict()}))
+            return
+        when = f"{p.time_s:9.3f} s" if p.time_s is not None else f"#{p.sample:>8d}"
+        smoothed = f"  smoothed {p.smoothed_label} {p.smoothed_probability:.2f}" if p.smoothed_label else ""
+        end = "  [end of sequence]" if p.final else ""
+        click.echo(f"{p.sequence or '-'} {when}  {p.label} {p.probability:.2f}{smoothed}{end}")
+
+    def on_issue(issue) -> None:
+        if as_json:
+            click.echo(json.dumps({"type": "issue", "line": issue.line, "where": issue.where, "kind": issue.kind,
+                                   "message": issue.message}))
+        else:
+            click.echo(f"{issue.kind}: {issue}", err=True)
+
+    summary = streamer.run(events, on_prediction=on_prediction, on_issue=on_issue)
+    if as_json:
+        click.echo(json.dumps({"type": "summary", **summary.to_dict()}))
+        return
+    lat = summary.latency_us
+    rows = [["model", f"{summary.model} ({summary.mode}, {summary.precision})"], ["hop", summary.hop],
+            ["smoothing", summary.smoothing or "none"], ["sequences", summary.sequences], ["samples", summary.samples],
+            ["model runs", summary.model_runs], ["predictions", summary.predictions],
+            ["samples with NaN inputs (NaN policy)", summary.nan_samples], ["filled gap samples", summary.filled_samples],
+            *[[f"issues: {k}", v] for k, v in sorted(summary.issues.items())],
+            ["latency per sample p50 / p99 (µs)", f"{lat.get('p50', 0):.1f} / {lat.get('p99', 0):.1f}" if lat else "-"],
+            ["wall time (s)", summary.wall_s]]
+    table("edgekit stream", ["", "value"], rows)

@@ -1,0 +1,283 @@
+"""Streaming inference: raw samples → C feature bridge → model, one sample at a time (torch-free).
+
+    streamer = Streamer("student.step.fp32.onnx", StreamOptions(hop=16))
+    summary = streamer.run(read_samples(path, streamer.input_columns, streamer.sample_period_s),
+                           on_prediction=..., on_issue=...)
+
+The model's metadata picks the mode:
+- a **window** model (`edgekit.kind = window`) keeps a ring buffer of the last `window_length`
+  feature rows and runs on it every `hop` samples (on fewer rows while the sequence is shorter:
+  the exported graph takes any length), which is the offline prediction on the same window;
+- a **step** model (`kind = step`) runs once per sample on that sample's features and its state
+  (O(1) work per sample); its logits at sample t are the offline causal forward over samples 0..t.
+Predictions are emitted every `hop` samples (`window_length // 4` by default) and at the end of
+each sequence (`final=True`); smoothing (`smoothing.py`) acts on the emitted predictions. A new
+`sequence_id` (or a gap-restart segment, see `sources.py`) resets the bridge and the model state.
+
+The bridge is built from the feature spec stored in the model; the model's recorded spec hash must
+equal the hash the bridge computes (a spec from an older or newer edgekit, or a `spec=` override
+for the device's own bridge, is refused naming both). Latency is measured per sample from the
+sample entering the bridge to the model's output being ready (parsing and printing excluded).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from edgekit.errors import EdgekitError
+from edgekit.runtime.metadata import ModelMetadata, read_metadata
+from edgekit.runtime.session import ModelSession, check_spec_hash
+from edgekit.runtime.smoothing import SmoothingSpec
+from edgekit.runtime.sources import Event, Issue, Sample
+
+RAW_SPEC_PREFIX = "raw:"  # edgekit.export.run marks models trained on raw channels this way
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    hop: int | None = None  # samples between emitted predictions; None: max(1, window_length // 4)
+    smoothing: SmoothingSpec | None = None
+    threads: int = 1
+
+
+@dataclass
+class Prediction:
+    sequence: str
+    sample: int  # index of the sample within its sequence (0-based, filled samples counted)
+    line: int
+    time_s: float | None
+    class_index: int
+    label: str
+    probability: float
+    logits: np.ndarray
+    final: bool = False
+    smoothed_index: int | None = None
+    smoothed_label: str | None = None
+    smoothed_probability: float | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["logits"] = [float(v) for v in self.logits]
+        return d
+
+
+@dataclass
+class StreamSummary:
+    model: str
+    mode: str  # window | step
+    precision: str
+    hop: int
+    smoothing: str | None
+    samples: int = 0  # samples through the bridge (filled ones included)
+    filled_samples: int = 0
+    nan_samples: int = 0  # samples with at least one NaN input (handled by the NaN policy)
+    sequences: int = 0
+    model_runs: int = 0
+    predictions: int = 0
+    issues: dict[str, int] = field(default_factory=dict)
+    latency_us: dict[str, float] = field(default_factory=dict)
+    finals: list[dict] = field(default_factory=list)  # per sequence: {sequence, label, probability, samples}
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def latency_stats(ns: np.ndarray) -> dict[str, float]:
+    if len(ns) == 0:
+        return {}
+    us = np.asarray(ns, dtype=np.float64) / 1e3
+    return {"p50": round(float(np.percentile(us, 50)), 2), "p90": round(float(np.percentile(us, 90)), 2),
+            "p99": round(float(np.percentile(us, 99)), 2), "max": round(float(us.max()), 2),
+            "mean": round(float(us.mean()), 2)}
+
+
+def bridge_for(meta: ModelMetadata, where: str, spec=None, handedness: int = 1):
+    """The C bridge for the model's features (or for `spec`, the device's own), hash-checked."""
+    from edgekit.bridge.binding import Bridge
+    from edgekit.features import FeatureSpec
+
+    if meta.feature_spec_hash.startswith(RAW_SPEC_PREFIX):
+        raise EdgekitError(f"{where}: the model was trained on raw channels, not on a FeatureSpec; the stream "
+                           "computes features with the C bridge, so it needs a model trained on features")
+    if spec is None:
+        spec = FeatureSpec.from_json(meta.feature_spec_json)
+    bridge = Bridge(spec, handedness)
+    check_spec_hash(meta, bridge.spec_hash, where)
+    return bridge
+
+
+class Streamer:
+    """One model, one stream at a time; `push` a sample, `finish` a sequence, or `run` an event stream."""
+
+    def __init__(self, model: str | Path, options: StreamOptions = StreamOptions(), *, spec=None,
+                 handedness: int = 1):
+        self.path = Path(model)
+        self.options = options
+        self.meta = read_metadata(self.path)
+        self._spec_override = spec
+        self._bridges = {handedness: bridge_for(self.meta, str(self.path), spec, handedness)}
+        self.bridge = self._bridges[handedness]
+        self.session = ModelSession(self.path, expected_spec_hash=self.bridge.spec_hash, threads=options.threads)
+        missing = [c for c in self.meta.channels if c not in self.bridge.names]
+        if missing:
+            raise EdgekitError(f"{self.path}: model channels {missing[:5]} are not features the bridge computes")
+        self._channels = np.array([self.bridge.names.index(c) for c in self.meta.channels])
+        self._identity = bool(np.array_equal(self._channels, np.arange(len(self.bridge.names))))
+        self.window = max(1, int(self.meta.window_length))
+        self.hop = int(options.hop) if options.hop else max(1, self.window // 4)
+        if self.hop < 1:
+            raise EdgekitError(f"--hop {options.hop}: expected a positive number of samples")
+        self.step_mode = self.session.is_step_model
+        self.smoother = options.smoothing.make() if options.smoothing else None
+        self.class_names = self.meta.class_names
+        self._ring = np.zeros((self.window, len(self.meta.channels)), dtype=np.float32)
+        self._key: tuple[str, int] | None = None
+        self.model_runs = 0
+        self._smoothed: tuple[int, float] = (0, 0.0)
+        self._reset_stream()
+
+    # --- facts the caller needs to read its input ------------------------------------------------
+    @property
+    def input_columns(self) -> tuple[str, ...]:
+        return self.bridge.spec.input_columns()
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(self.bridge.spec.inputs.acc)
+
+    @property
+    def sample_period_s(self) -> float:
+        return float(self.bridge.spec.sample_period_s)
+
+    @property
+    def mode(self) -> str:
+        return "step" if self.step_mode else "window"
+
+    # --- the stream ----------------------------------------------------------------------------
+    def _reset_stream(self) -> None:
+        self.bridge.reset()
+        self._count = 0  # samples in this stream
+        self._state = self.session.init_state(1) if self.step_mode else None
+        self._logits: np.ndarray | None = None  # the latest model output
+        self._logits_at = -1  # the sample count it belongs to
+        self._last: Sample | None = None
+        if self.smoother is not None:
+            self.smoother.reset()
+
+    def _select_bridge(self, handedness: int | None) -> None:
+        hand = self.bridge.handedness if handedness is None else handedness
+        if hand != self.bridge.handedness:
+            if hand not in self._bridges:
+                self._bridges[hand] = bridge_for(self.meta, str(self.path), self._spec_override, hand)
+            self.bridge = self._bridges[hand]
+
+    def push(self, sample: Sample) -> tuple[Prediction | None, int]:
+        """Feed one sample; returns (prediction if one is due, nanoseconds spent on this sample)."""
+        start = time.perf_counter_ns()
+        feats = self.bridge.push(sample.values)
+        if not self._identity:
+            feats = feats[self._channels]
+        if self.step_mode:
+            logits, self._state = self.session.step(feats[None], self._state)
+            self._logits, self._logits_at = logits[0], self._count + 1
+            self.model_runs += 1
+        else:
+            self._ring[self._count % self.window] = feats
+        self._count += 1
+        due = self._count % self.hop == 0
+        if due and not self.step_mode:
+            self._run_window()
+        elapsed = time.perf_counter_ns() - start
+        self._last = sample
+        return (self._emit(sample, final=False) if due else None), elapsed
+
+    def _run_window(self) -> None:
+        n = min(self._count, self.window)
+        end = self._count % self.window
+        window = self._ring[:n] if self._count <= self.window else np.concatenate(
+            [self._ring[end:], self._ring[:end]])
+        self._logits, self._logits_at = self.session.run(window[None])[0], self._count
+        self.model_runs += 1
+
+    def finish(self) -> Prediction | None:
+        """End the current stream: the prediction over its last samples (`final=True`)."""
+        if self._count == 0 or self._last is None:
+            return None
+        if self._logits_at != self._count:
+            self._run_window()
+        return self._emit(self._last, final=True)
+
+    def _emit(self, sample: Sample, final: bool) -> Prediction:
+        logits = np.asarray(self._logits, dtype=np.float32)
+        probs = softmax(logits)
+        k = int(np.argmax(probs))
+        pred = Prediction(sample.sequence, self._count - 1, sample.line, sample.time_s, k, self.class_names[k],
+                          float(probs[k]), logits, final)
+        if self.smoother is not None:
+            if not (final and self._count % self.hop == 0):  # the last hop's prediction was already added
+                s_k, s_p = self.smoother.update(probs)
+                self._smoothed = (s_k, s_p)
+            pred.smoothed_index, pred.smoothed_probability = self._smoothed
+            pred.smoothed_label = self.class_names[self._smoothed[0]]
+        return pred
+
+    def run(self, events: Iterable[Event], *, on_prediction: Callable[[Prediction], None] | None = None,
+            on_issue: Callable[[Issue], None] | None = None) -> StreamSummary:
+        """Stream every event; callbacks see predictions and issues as they occur."""
+        emit = on_prediction or (lambda p: None)
+        report = on_issue or (lambda i: None)
+        summary = StreamSummary(model=str(self.path), mode=self.mode, precision=self.meta.precision, hop=self.hop,
+                                smoothing=str(self.options.smoothing) if self.options.smoothing else None)
+        latencies: list[int] = []
+        runs_before = self.model_runs
+        started = time.perf_counter()
+
+        def close() -> None:
+            pred = self.finish()
+            if pred is not None:
+                summary.predictions += 1
+                summary.finals.append({"sequence": pred.sequence, "label": pred.label,
+                                       "probability": round(pred.probability, 6), "samples": self._count,
+                                       **({"smoothed_label": pred.smoothed_label} if pred.smoothed_label else {})})
+                emit(pred)
+
+        for event in events:
+            if isinstance(event, Issue):
+                summary.issues[event.kind] = summary.issues.get(event.kind, 0) + 1
+                report(event)
+                continue
+            key = (event.sequence, event.segment)
+            if key != self._key:
+                if self._key is not None:
+                    close()
+                self._key = key
+                self._select_bridge(event.handedness)
+                self._reset_stream()
+                summary.sequences += 1
+            pred, ns = self.push(event)
+            latencies.append(ns)
+            summary.samples += 1
+            summary.filled_samples += int(event.filled)
+            summary.nan_samples += int(not event.filled and bool(np.isnan(event.values).any()))
+            if pred is not None:
+                summary.predictions += 1
+                emit(pred)
+        if self._key is not None:
+            close()
+            self._key = None
+        summary.model_runs = self.model_runs - runs_before
+        summary.latency_us = latency_stats(np.asarray(latencies))
+        summary.wall_s = round(time.perf_counter() - started, 3)
+        return summary
