@@ -18,7 +18,7 @@ from edgekit.features import catalog
 from edgekit.features.mirror import TOF_GRID, mirror_plan
 from edgekit.features.spec import FeatureSpec, NanPolicy, RollingStat, TiltSource
 
-ABI_VERSION = 1  # EK_ABI_VERSION
+ABI_VERSION = 2  # EK_ABI_VERSION
 MAX_THM, MAX_TOF_SENSORS, MAX_EXTRA, MAX_WINDOW, MAX_BINS, MAX_FEATURES = 8, 5, 16, 4096, 8, 4096
 TOF_PIXELS = 64
 

@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 /* Bump on any change to a struct layout, an enum value or a function signature. */
-#define EK_ABI_VERSION 1u
+#define EK_ABI_VERSION 2u
 
 #define EK_SPEC_HASH_CHARS 16u      /* FeatureSpec.hash(): 16 lowercase hex digits */
 #define EK_MAX_THM 8u               /* thermopiles */
@@ -176,6 +176,7 @@ typedef struct ek_bridge {
     uint32_t sections[10];                 /* workspace word offset of each tracker array */
     uint8_t mirrored;                      /* handedness left and config.mirror.enabled */
     uint8_t started;                       /* 0 before the first sample of a sequence */
+    uint16_t leading_signals;              /* outputs before the first that is not EK_OUT_SIGNAL */
     float acc[3], gyro[3], q[4];           /* held under the NaN policy (thm, extras: workspace) */
     float prev_q[4];                       /* last sample's orientation (angular velocity) */
     float prev_euler[6];                   /* atan2 arguments of roll, pitch, yaw (rates) */

@@ -20,7 +20,7 @@ ek_status_t ek_bridge_init(ek_bridge_t *bridge, const ek_bridge_config_t *config
                            ek_word_t *workspace, size_t workspace_bytes)
 {
     ek_status_t status;
-    uint32_t words;
+    uint32_t words, leading;
     if (!bridge || !workspace) return EK_ERR_NULL;
     if ((status = ek_bridge_config_check(config)) != EK_OK) return status;
     if (handedness != EK_LEFT_HANDED && handedness != EK_RIGHT_HANDED) return EK_ERR_HANDEDNESS;
@@ -32,6 +32,8 @@ ek_status_t ek_bridge_init(ek_bridge_t *bridge, const ek_bridge_config_t *config
     bridge->workspace = workspace;
     bridge->needs = config_needs(config);
     bridge->mirrored = (uint8_t)(config->mirror.enabled && handedness == EK_LEFT_HANDED);
+    for (leading = 0u; leading < config->n_features && config->outputs[leading].kind == EK_OUT_SIGNAL; ++leading) {}
+    bridge->leading_signals = (uint16_t)leading;
     ek_windows_init_tables(bridge);
     ek_bridge_reset(bridge);
     return EK_OK;
@@ -49,27 +51,6 @@ void ek_bridge_reset(ek_bridge_t *b)
     ek_windows_reset(b);
 }
 
-static float output_value(const ek_bridge_t *b, const ek_output_t *o, const float *sample, const float *sig)
-{
-    const ek_bridge_config_t *c = b->config;
-    switch (o->kind) {
-    case EK_OUT_SIGNAL: return sig[o->index];
-    case EK_OUT_TOF_PIXEL: return ek_tof_pixel_out(b, sample, o->index);
-    case EK_OUT_JERK: {
-        float before = b->workspace[b->sections[EK_SECTION_PREV] + o->index].f;
-        return b->started ? (sig[c->prev_signals[o->index]] - before) / c->sample_period_s : 0.0f;
-    }
-    case EK_OUT_MEAN: return ek_moments_mean(b, o->index);
-    case EK_OUT_STD: return ek_moments_std(b, o->index);
-    case EK_OUT_STATIONARY: return ek_moments_std(b, o->index) < c->stationary_threshold ? 1.0f : 0.0f;
-    case EK_OUT_MAX: case EK_OUT_MIN: return ek_extremum_value(b, o->index);
-    case EK_OUT_ENERGY: return ek_energy_value(b, o->index);
-    case EK_OUT_ZCR: return ek_zcr_value(b, o->index);
-    case EK_OUT_CORR: return ek_corr_value(b, o->index);
-    default: return ek_bandpower_value(b, o->index, o->bin); /* init admits no other kind */
-    }
-}
-
 void ek_bridge_push(ek_bridge_t *b, const float *sample, float *features_out)
 {
     const ek_bridge_config_t *c = b->config;
@@ -79,7 +60,7 @@ void ek_bridge_push(ek_bridge_t *b, const float *sample, float *features_out)
     ek_sample_clean(b, sample, sig);
     ek_motion_signals(b, sig);
     ek_windows_update(b, sig);
-    for (k = 0; k < c->n_features; ++k) features_out[k] = output_value(b, &c->outputs[k], sample, sig);
+    ek_outputs_write(b, sample, sig, features_out);
     for (k = 0; k < c->n_prev; ++k) prev[k].f = sig[c->prev_signals[k]];
     for (k = 0; k < 4u; ++k) b->prev_q[k] = b->q[k];
     b->started = 1u;

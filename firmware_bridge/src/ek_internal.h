@@ -38,13 +38,9 @@ void ek_motion_signals(ek_bridge_t *bridge, float *sig);
 void ek_windows_reset(ek_bridge_t *bridge);
 void ek_windows_init_tables(ek_bridge_t *bridge);
 void ek_windows_update(ek_bridge_t *bridge, const float *sig);
-float ek_moments_mean(const ek_bridge_t *bridge, uint32_t index);
-float ek_moments_std(const ek_bridge_t *bridge, uint32_t index);
-float ek_extremum_value(const ek_bridge_t *bridge, uint32_t index);
-float ek_energy_value(const ek_bridge_t *bridge, uint32_t index);
-float ek_zcr_value(const ek_bridge_t *bridge, uint32_t index);
-float ek_corr_value(const ek_bridge_t *bridge, uint32_t index);
-float ek_bandpower_value(const ek_bridge_t *bridge, uint32_t index, uint32_t bin);
+
+/* ek_outputs.c: the feature vector from the signals and the trackers' state */
+void ek_outputs_write(const ek_bridge_t *bridge, const float *sample, const float *sig, float *features_out);
 
 /* Input layout: acc, rot, gyro, thm, ToF pixels (sensor-major), extras. */
 static inline uint32_t ek_rot_at(const ek_bridge_config_t *c) { (void)c; return 3u; }
@@ -56,26 +52,35 @@ static inline uint32_t ek_extra_at(const ek_bridge_config_t *c)
     return ek_tof_at(c) + EK_TOF_PIXELS * (uint32_t)c->n_tof_sensors;
 }
 
-/* Variable-size blocks by offset table entry. A ring block: header word (head in h[0], count in
- * h[1]) then `capacity` floats. */
+/* Variable-size blocks by offset table entry. The table is the workspace's first section (ek_layout
+ * puts it at word 0), so a block is one load away. A ring block: header word (head in h[0], count
+ * in h[1]) then `capacity` floats. */
 static inline ek_word_t *ek_block(const ek_bridge_t *b, uint32_t table_entry)
 {
-    return b->workspace + b->workspace[b->sections[EK_SECTION_TABLE] + table_entry].u;
+    return b->workspace + b->workspace[table_entry].u;
 }
 /* Held thermopiles (n_thm words) then extras (n_extra words). */
 static inline ek_word_t *ek_held(const ek_bridge_t *b) { return b->workspace + b->sections[EK_SECTION_HELD]; }
 static inline ek_word_t *ek_ring_block(const ek_bridge_t *b, uint32_t k) { return ek_block(b, k); }
-static inline ek_word_t *ek_extremum_block(const ek_bridge_t *b, uint32_t k)
-{
-    return ek_block(b, b->config->n_rings + k);
-}
-static inline ek_word_t *ek_zcr_block(const ek_bridge_t *b, uint32_t k)
-{
-    return ek_block(b, (uint32_t)b->config->n_rings + b->config->n_extrema + k);
-}
-static inline ek_word_t *ek_dft_block(const ek_bridge_t *b, uint32_t k)
-{
-    return ek_block(b, (uint32_t)b->config->n_rings + b->config->n_extrema + b->config->n_zcr + k);
-}
+/* The table lists rings, then extremum, zero-crossing and DFT trackers: each kind's first entry. */
+static inline uint32_t ek_extrema_entry(const ek_bridge_config_t *c) { return c->n_rings; }
+static inline uint32_t ek_zcr_entry(const ek_bridge_config_t *c) { return (uint32_t)c->n_rings + c->n_extrema; }
+static inline uint32_t ek_dft_entry(const ek_bridge_config_t *c) { return ek_zcr_entry(c) + c->n_zcr; }
+static inline ek_word_t *ek_dft_block(const ek_bridge_t *b, uint32_t k) { return ek_block(b, ek_dft_entry(b->config) + k); }
+
+static inline uint32_t ek_ring_head(const ek_word_t *ring) { return ring[0].h[0]; }
+static inline uint32_t ek_ring_count(const ek_word_t *ring) { return ring[0].h[1]; }
+static inline float ek_ring_value(const ek_word_t *ring, uint32_t slot) { return ring[1u + slot].f; }
+
+/* Tracker words, written by ek_windows.c and read by ek_outputs.c. Moments and correlation:
+ * sliding Welford sums on values shifted by a recent sample, with the peak of each m2 since the
+ * last rebuild. Energy: sum of squares, its peak. Extremum: front|size, then uint16 deque slots.
+ * Zero crossings: head|count, total, then uint8 flags. DFT: cos table, sin table (window each),
+ * then re, im, phase per bin. */
+enum { EK_M_SHIFT, EK_M_MEAN, EK_M_M2, EK_M_PEAK };
+enum { EK_C_SHIFT_X, EK_C_SHIFT_Y, EK_C_MEAN_X, EK_C_MEAN_Y, EK_C_M2_X, EK_C_M2_Y, EK_C_XY, EK_C_PEAK_X, EK_C_PEAK_Y };
+enum { EK_E_SUM, EK_E_PEAK };
+
+static inline uint16_t *ek_deque_slot(ek_word_t *e, uint32_t i) { return &e[1u + (i >> 1)].h[i & 1u]; }
 
 #endif /* EK_INTERNAL_H */

@@ -4,6 +4,7 @@
  * Mirroring is applied where each value is read instead of copying the sample: the ToF
  * aggregates do not depend on pixel order, so only the sensor permutation matters for them. */
 #include <math.h>
+#include <string.h>
 
 #include "ek_internal.h"
 
@@ -122,51 +123,107 @@ static void tof_float_stats(const float *px, float *out)
 
 /* Integer pixels (the ToF sensors' 0..254) are summed exactly, as the reference's sums form
  * assumes: up to EK_TOF_EXACT_MAX, 64 values and their squares sum to below 2^24, so float sums
- * are exact in any order. That makes the loop a SIMD reduction (built with EK_OPENMP_SIMD,
- * -fopenmp-simd and -fno-trapping-math; plain C otherwise) with validity folded in
- * arithmetically: about half of a real frame's pixels are missing at random, and a branch per
- * pixel would mispredict on every other. Any other valid value sends the sensor to the float
- * two-pass. */
+ * are exact in any order, and mean and std follow from integer sums. Per pixel the loop tests
+ * only `v >= 0` (NaN and -1 fail) and whether the value is integral; the rest is checked once
+ * after the loop on the maximum: +Inf and anything above EK_TOF_EXACT_MAX push it past
+ * EK_TOF_EXACT_MAX. Such sensors, and any with a fractional valid value, take the float two-pass.
+ *
+ * The loop comes in two shapes for one computation, because what is fast is opposite on the two
+ * kinds of target. On a SIMD host (built with EK_OPENMP_SIMD, -fopenmp-simd and
+ * -fno-trapping-math) it is a branch-free SIMD reduction: about half of a real frame's pixels
+ * are missing at random, so a branch per pixel would mispredict on every other; the valid mask
+ * is applied with an AND on the value's bits, because written as `valid ? v : 0.0f` gcc folds
+ * the select into every sum that uses it and blends each accumulator instead (twice the
+ * instructions). On a microcontroller's scalar FPU (Cortex-M4F) the masks would cost
+ * FPU-to-core register moves on every pixel, while a branch is cheap and skips a missing pixel
+ * in five instructions: there the loop branches. */
 #define EK_TOF_EXACT_MAX 511.0f
 #define EK_TWO_POW_23 8388608.0f
-
-static void tof_sensor_stats(const float *px, float *out)
-{
-    float total = 0.0f, squares = 0.0f, n = 0.0f, lo = EK_FLOAT_MAX, hi = 0.0f;
-    int32_t inexact = 0;
-    uint32_t k;
-#ifdef EK_OPENMP_SIMD
-#pragma omp simd reduction(+ : total, squares, n) reduction(min : lo) reduction(max : hi) reduction(| : inexact)
+#if defined(EK_OPENMP_SIMD) && (defined(__SSE2__) || defined(__ARM_NEON))
+#define EK_TOF_SIMD 1
+#else
+#define EK_TOF_SIMD 0
 #endif
-    for (k = 0; k < EK_TOF_PIXELS; ++k) {
-        float v = px[k];
-        int32_t valid = (v >= 0.0f) & (v <= EK_FLOAT_MAX);
-        float kept = valid ? v : 0.0f;
-        /* integral test by rounding through 2^23; kept <= 511 keeps it exact */
-        inexact |= valid & ((kept > EK_TOF_EXACT_MAX) | ((kept + EK_TWO_POW_23) - EK_TWO_POW_23 != kept));
-        total += kept;
-        squares += kept * kept;
-        n += valid ? 1.0f : 0.0f;
-        lo = (valid & (v < lo)) ? v : lo;
-        hi = kept > hi ? kept : hi;
-    }
-    if (n == 0.0f) {
+
+typedef struct {
+    float total, squares, lo, hi; /* over valid pixels; lo starts at EK_FLOAT_MAX, hi at 0 */
+    uint32_t count, fractional;   /* valid pixels; nonzero when a valid value is not integral */
+} tof_sums_t;
+
+/* One sensor's aggregates from its sums; px for the float two-pass. */
+static inline void tof_finish(const tof_sums_t *s, const float *px, float *out)
+{
+    uint32_t k;
+    if (s->count == 0u) {
         for (k = 0; k < 5u; ++k) out[k] = 0.0f;
-        return;
-    }
-    if (inexact) {
+    } else if (s->fractional || !(s->hi <= EK_TOF_EXACT_MAX)) {
         tof_float_stats(px, out);
-        return;
-    }
-    {
-        int64_t ni = (int32_t)n, ti = (int32_t)total, si = (int32_t)squares; /* exact, < 2^24 */
-        out[EK_STAT_MEAN] = total / n;
+    } else {
+        int64_t ni = (int32_t)s->count, ti = (int32_t)s->total, si = (int32_t)s->squares; /* exact, < 2^24 */
+        float n = (float)s->count;
+        out[EK_STAT_MEAN] = s->total / n;
         out[EK_STAT_STD] = sqrtf((float)(ni * si - ti * ti) / (n * n));
-        out[EK_STAT_MIN] = lo;
-        out[EK_STAT_MAX] = hi;
+        out[EK_STAT_MIN] = s->lo;
+        out[EK_STAT_MAX] = s->hi;
         out[EK_STAT_VALID] = n / (float)EK_TOF_PIXELS;
     }
 }
+
+/* Every sensor in one call (the SIMD loop's constants and registers are set up once; gcc does
+ * not inline a function holding it). Mirrored, sensor k reads raw sensor source[k]; source is
+ * NULL otherwise. */
+#if EK_TOF_SIMD
+static inline uint32_t float_bits(float v) { uint32_t u; memcpy(&u, &v, sizeof u); return u; }
+static inline float bits_float(uint32_t u) { float v; memcpy(&v, &u, sizeof v); return v; }
+
+static void tof_stats(const float *tof, const uint8_t *source, uint32_t n_sensors, float *out)
+{
+    uint32_t sensor, k;
+    for (sensor = 0; sensor < n_sensors; ++sensor, out += 5) {
+        const float *px = tof + EK_TOF_PIXELS * (source ? source[sensor] : sensor);
+        float total = 0.0f, squares = 0.0f, lo = EK_FLOAT_MAX, hi = 0.0f;
+        uint32_t fractional = 0u, count = 0u;
+#pragma omp simd reduction(+ : total, squares, count) reduction(min : lo) reduction(max : hi) reduction(| : fractional)
+        for (k = 0; k < EK_TOF_PIXELS; ++k) {
+            float v = px[k];
+            uint32_t valid_mask = 0u - (uint32_t)(v >= 0.0f);
+            float kept = bits_float(float_bits(v) & valid_mask);                          /* invalid: 0 */
+            float candidate_lo = bits_float(float_bits(kept) | (~valid_mask & float_bits(EK_FLOAT_MAX)));
+            /* integral test by rounding through 2^23 (exact below 2^23; larger values fail on hi) */
+            fractional |= 0u - (uint32_t)((kept + EK_TWO_POW_23) - EK_TWO_POW_23 != kept);
+            total += kept;
+            squares += kept * kept;
+            count -= valid_mask; /* + 1 per valid pixel */
+            lo = lo < candidate_lo ? lo : candidate_lo;
+            hi = hi > kept ? hi : kept;
+        }
+        {
+            const tof_sums_t s = {total, squares, lo, hi, count, fractional};
+            tof_finish(&s, px, out);
+        }
+    }
+}
+#else
+static void tof_stats(const float *tof, const uint8_t *source, uint32_t n_sensors, float *out)
+{
+    uint32_t sensor, k;
+    for (sensor = 0; sensor < n_sensors; ++sensor, out += 5) {
+        const float *px = tof + EK_TOF_PIXELS * (source ? source[sensor] : sensor);
+        tof_sums_t s = {0.0f, 0.0f, EK_FLOAT_MAX, 0.0f, 0u, 0u};
+        for (k = 0; k < EK_TOF_PIXELS; ++k) {
+            float v = px[k];
+            if (!(v >= 0.0f)) continue; /* NaN and -1: missing */
+            s.total += v;
+            s.squares += v * v;
+            ++s.count;
+            if (v < s.lo) s.lo = v;
+            if (v > s.hi) s.hi = v;
+            s.fractional |= (v + EK_TWO_POW_23) - EK_TWO_POW_23 != v; /* as above */
+        }
+        tof_finish(&s, px, out);
+    }
+}
+#endif
 
 void ek_sample_clean(ek_bridge_t *b, const float *sample, float *sig)
 {
@@ -186,13 +243,8 @@ void ek_sample_clean(ek_bridge_t *b, const float *sample, float *sig)
         for (k = 0; k < 3; ++k) sig[EK_SIG_GYRO_X + k] = b->gyro[k];
     }
     if (c->n_thm) clean_thermopiles(b, sample + ek_thm_at(c), sig);
-    if (b->needs & EK_NEED_TOF_STATS) {
-        const float *tof = sample + ek_tof_at(c);
-        for (k = 0; k < c->n_tof_sensors; ++k) {
-            uint32_t source = b->mirrored ? m->tof_source[k] : k;
-            tof_sensor_stats(tof + EK_TOF_PIXELS * source, &sig[EK_SIG_TOF_1_MEAN + 5u * k]);
-        }
-    }
+    if (b->needs & EK_NEED_TOF_STATS)
+        tof_stats(sample + ek_tof_at(c), b->mirrored ? m->tof_source : NULL, c->n_tof_sensors, &sig[EK_SIG_TOF_1_MEAN]);
     for (k = 0; k < c->n_extra; ++k) {
         ek_word_t *held = ek_held(b) + c->n_thm + k;
         float v = sample[ek_extra_at(c) + k];
