@@ -8,6 +8,7 @@ Reads, when present (anything missing is skipped, saying so):
 - `runtime.json` (`bench/test_bench_runtime.py`, `edgekit.runtime.bench`): the side-by-side
   runtime table and the two goals of the runtime issue;
 - `train_uci_har.md` / `train_uci_har.json` (`bench/train_uci_har.py`): the UCI-HAR training table;
+- `export_uci_har.md` (`bench/export_uci_har.py`): the UCI-HAR export table;
 - `bridge_callgrind.json` (`bench/bridge_callgrind.py`): C bridge instructions per sample.
 The generated markdown replaces what lies between `<!-- RESULTS -->` and `<!-- /RESULTS -->` in the
 README (the closing marker is added after the opening one when missing); nothing else is touched.
@@ -102,6 +103,12 @@ def build(folder: Path) -> tuple[str, list[str]]:
     sections, notes = [], []
     training = training_section(folder)
     sections.append(training) if training else notes.append("no train_uci_har.md/json")
+    export = folder / "export_uci_har.md"
+    if export.exists():
+        sections.append("### UCI-HAR export: teacher ensemble vs student fp32 / INT8 / FP16 "
+                        "(`bench/export_uci_har.py`)\n\n" + export.read_text().strip() + "\n")
+    else:
+        notes.append("no export_uci_har.md")
     runtime = folder / "runtime.json"
     if runtime.exists():
         sections.append(runtime_section(json.loads(runtime.read_text())))

@@ -29,11 +29,22 @@ def _json_default(obj: Any):
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     t = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
-        # names are what people scan for: never truncate the first column
-        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0, overflow="fold")
+        t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
         t.add_row(*(_cell(v) for v in row))
-    console.print(t)
+    print_wide(t)
+
+
+def print_wide(renderable) -> None:
+    """Print at the renderable's natural width even when the terminal is narrower: a table whose
+    numbers are folded into slivers is unreadable, a long line the terminal wraps is not."""
+    from rich.measure import Measurement
+
+    width = Measurement.get(console, console.options.update_width(10_000), renderable).maximum
+    if width <= console.width:
+        console.print(renderable)
+    else:
+        Console(width=width).print(renderable)
 
 
 def _cell(value: Any) -> str:
