@@ -28,6 +28,7 @@ test: install
 bench: install
 	mkdir -p results/bench
 	$(PY) -m pytest bench --benchmark-columns=min,median,max,rounds --benchmark-sort=name --benchmark-json=results/bench/benchmark.json
+	$(PY) bench/simulator_report.py
 	$(PY) bench/train_uci_har.py
 	$(PY) bench/export_uci_har.py
 	$(PY) bench/make_tables.py results/bench

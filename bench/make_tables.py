@@ -8,6 +8,7 @@ Reads, when present (anything missing is skipped, saying so):
 - `runtime.json` (`bench/test_bench_runtime.py`, `edgekit.runtime.bench`): the side-by-side
   runtime table and the two goals of the runtime issue;
 - `train_uci_har.md` / `train_uci_har.json` (`bench/train_uci_har.py`): the UCI-HAR training table;
+- `simulator.md` (`bench/simulator_report.py`): simulator speed, faults and baselines;
 - `export_uci_har.md` (`bench/export_uci_har.py`): the UCI-HAR export table;
 - `bridge_callgrind.json` (`bench/bridge_callgrind.py`): C bridge instructions per sample.
 The generated markdown replaces what lies between `<!-- RESULTS -->` and `<!-- /RESULTS -->` in the
@@ -103,6 +104,12 @@ def build(folder: Path) -> tuple[str, list[str]]:
     sections, notes = [], []
     training = training_section(folder)
     sections.append(training) if training else notes.append("no train_uci_har.md/json")
+    simulator = folder / "simulator.md"
+    if simulator.exists():
+        sections.insert(0, "### The simulator at competition size (`bench/simulator_report.py`)\n\n"
+                        + simulator.read_text().strip() + "\n")
+    else:
+        notes.append("no simulator.md")
     export = folder / "export_uci_har.md"
     if export.exists():
         sections.append("### UCI-HAR export: teacher ensemble vs student fp32 / INT8 / FP16 "
