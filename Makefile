@@ -31,6 +31,8 @@ bench: install
 	$(PY) bench/simulator_report.py
 	$(PY) bench/train_uci_har.py
 	$(PY) bench/export_uci_har.py
+	$(PY) bench/bridge_callgrind.py --out results/bench/bridge_callgrind.json
+	$(VENV)/bin/edgekit bridge size --json > results/bench/bridge_size.json
 	$(PY) bench/make_tables.py results/bench
 
 clean:

@@ -15,6 +15,7 @@ import argparse
 import json
 import multiprocessing as mp
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -49,7 +50,7 @@ def rows_from(ensemble: dict, alone: dict) -> list[dict]:
                      "cv_accuracy": m["cv"]["accuracy"], **_split_cols(m["test"], splits)})
     for kind in ("average", "stacked"):
         rows.append({"model": f"ensemble ({kind})", "kind": "ensemble", "params": sum(m["params"] for m in teachers["members"].values()),
-                     "macs": sum(m["macs"] for m in teachers["members"].values()) * len(teachers["members"]["wavenet1d"]["folds"]) if "wavenet1d" in teachers["members"] else None,
+                     "macs": sum(m["macs"] * len(m["folds"]) for m in teachers["members"].values()),
                      "cv_accuracy": teachers["oof"][kind]["accuracy"],
                      **_split_cols({s: teachers["test"][s][kind] for s in splits if s in teachers["test"]}, splits)})
     for label, result in (("student alone", alone), ("student distilled", ensemble)):
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="recipe key=value overrides for both runs")
     args = parser.parse_args(argv)
     out = args.out.resolve()
+    # a benchmark trains from scratch: a previous run would be reused (or refused, if its recipe
+    # differs), and neither measures anything
+    shutil.rmtree(out / "uci_har", ignore_errors=True)
     started = time.perf_counter()
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
