@@ -235,8 +235,9 @@ def summary_markdown(summary: dict) -> str:
                      f"{num(r.get('cmi_score'))} | {num(r['size_bytes'] / 1024, '{:.0f}')} | {count(r['macs'])} | "
                      f"{num(r['p50_ms'])} | {num(r['speedup'], '{:.3g}x')} | {stream} |")
     g = summary["goals"]
-    lines += ["", f"INT8 student vs teacher ensemble, batch 1, one thread: {num(g['int8_vs_teachers_speedup_b1_t1'])}x "
-                  "faster (goal >= 100x); step model vs re-running a 128-sample window: "
+    lines += ["", f"INT8 student vs this demo's small teacher ensemble, batch 1, one thread: "
+                  f"{num(g['int8_vs_teachers_speedup_b1_t1'])}x faster (the >= 100x goal is measured against the "
+                  "full-size ensemble by `make bench`); step model vs re-running a 128-sample window: "
                   f"{num(g['window128_vs_step_macs_ratio'])}x fewer MACs per sample (goal >= 30x).",
               f"Total {summary['total_s'] / 60:.1f} min: " + ", ".join(f"{k} {v:.0f} s" for k, v in summary["steps"].items())]
     return "\n".join(lines) + "\n"
