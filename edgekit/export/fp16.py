@@ -15,7 +15,7 @@ import onnx
 from edgekit.errors import EdgekitError
 from edgekit.export.metadata import copy_metadata
 from edgekit.export.precision import Precision
-from edgekit.export.quantize import accuracy_report, onnx_file_parity, onnx_logits
+from edgekit.export.quantize import accuracy_report, check_against_fp32
 from edgekit.export.windows import Windows
 from edgekit.io import atomic_path
 
@@ -35,12 +35,7 @@ def convert_fp16(fp32_path: str | Path, fp16_path: str | Path, validation_window
                  max_accuracy_drop_pp: float = 0.5) -> dict:
     """Convert, then check parity with the fp32 file (fp16 tolerance) and report accuracy and size."""
     convert_fp16_file(fp32_path, fp16_path)
-    fp32_logits = onnx_logits(fp32_path, validation_windows)
-    parity, fp16_logits = onnx_file_parity(fp16_path, fp32_logits, validation_windows, Precision.FP16,
-                                           f"ONNX fp32 vs FP16 ({Path(fp16_path).name})")
-    if not parity.ok:
-        Path(fp16_path).unlink(missing_ok=True)
-        parity.require()
+    parity, fp32_logits, fp16_logits = check_against_fp32(fp32_path, fp16_path, validation_windows, Precision.FP16)
     report = {"path": str(fp16_path), "size_bytes": Path(fp16_path).stat().st_size,
               "fp32_size_bytes": Path(fp32_path).stat().st_size, "parity": parity.to_dict()}
     report.update(accuracy_report(fp32_logits, fp16_logits, validation_windows.labels, max_accuracy_drop_pp, "fp16"))

@@ -8,7 +8,7 @@ gets its parent's metadata with the new precision (`copy_metadata`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -16,34 +16,13 @@ import onnx
 
 from edgekit import __version__
 from edgekit.export.precision import Precision
-from edgekit.runtime.metadata import ModelMetadata, read_metadata
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    model: str  # registry name
-    feature_spec_json: str
-    feature_spec_hash: str
-    channels: tuple[str, ...]
-    class_names: tuple[str, ...]
-    window_length: int
-    padding: str
-    sample_period_s: float
-
-    @classmethod
-    def from_spec(cls, model: str, spec, class_names: Sequence[str], window_length: int, padding: str = "left",
-                  channels: Sequence[str] | None = None) -> "ModelInfo":
-        """From a `FeatureSpec` (its names are the channels unless the run says otherwise)."""
-        return cls(model, spec.to_json(), spec.hash(), tuple(channels or spec.names()), tuple(class_names),
-                   int(window_length), padding, float(spec.sample_period_s))
+from edgekit.runtime.metadata import ModelInfo, ModelMetadata, read_metadata
 
 
 def model_metadata(info: ModelInfo, *, kind: str, precision: Precision, inputs: Sequence[str],
                    outputs: Sequence[str], state_shapes: Sequence[Sequence[int]] = ()) -> ModelMetadata:
-    return ModelMetadata(kind=kind, precision=Precision(precision).value, model=info.model,
-                         feature_spec_json=info.feature_spec_json, feature_spec_hash=info.feature_spec_hash,
-                         channels=info.channels, class_names=info.class_names, window_length=info.window_length,
-                         padding=info.padding, sample_period_s=info.sample_period_s, inputs=tuple(inputs),
+    run_facts = {f.name: getattr(info, f.name) for f in fields(ModelInfo)}
+    return ModelMetadata(**run_facts, kind=kind, precision=Precision(precision).value, inputs=tuple(inputs),
                          outputs=tuple(outputs), state_shapes=tuple(tuple(int(d) for d in s) for s in state_shapes),
                          version=__version__)
 

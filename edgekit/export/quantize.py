@@ -180,10 +180,19 @@ def onnx_logits(path: str | Path, windows: Windows, batch_size: int = 64) -> np.
     return run_windows(lambda x: session.run([names.OUTPUT], {names.INPUT: x})[0], windows, batch_size)
 
 
-def onnx_file_parity(path: str | Path, reference: np.ndarray, windows: Windows, precision: Precision,
-                     what: str) -> tuple[Parity, np.ndarray]:
+def check_against_fp32(fp32_path: str | Path, path: str | Path, windows: Windows,
+                       precision: Precision) -> tuple[Parity, np.ndarray, np.ndarray]:
+    """Run the fp32 file and its converted `path` on `windows` and compare them with the tolerance of
+    `precision`. A file that fails parity is deleted before the error is raised, so a broken model
+    never stays under its final name. Returns (parity, fp32 logits, converted logits)."""
+    fp32_logits = onnx_logits(fp32_path, windows)
     logits = onnx_logits(path, windows)
-    return compare_logits(what, logits, reference, TOLERANCES[Precision(precision)]), logits
+    parity = compare_logits(f"ONNX fp32 vs {Precision(precision).value.upper()} ({Path(path).name})", logits,
+                            fp32_logits, TOLERANCES[Precision(precision)])
+    if not parity.ok:
+        Path(path).unlink(missing_ok=True)
+        parity.require()
+    return parity, fp32_logits, logits
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float | None:
@@ -202,12 +211,7 @@ def quantize_int8(fp32_path: str | Path, int8_path: str | Path, calibration_wind
     calib = calibration_windows.subset(options.calibration.size, seed=0)
     reader = calibration_reader(calib, options.calibration.method)
     quantize_int8_file(fp32_path, int8_path, reader, options)
-    fp32_logits = onnx_logits(fp32_path, validation_windows)
-    parity, int8_logits = onnx_file_parity(int8_path, fp32_logits, validation_windows, Precision.INT8,
-                                           f"ONNX fp32 vs INT8 ({Path(int8_path).name})")
-    if not parity.ok:
-        Path(int8_path).unlink(missing_ok=True)
-        parity.require()
+    parity, fp32_logits, int8_logits = check_against_fp32(fp32_path, int8_path, validation_windows, Precision.INT8)
     report = {"path": str(int8_path), "calibration": {"method": options.calibration.method.value,
                                                       "windows": len(calib)},
               "activations": options.activations.value,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from edgekit.errors import EdgekitError
 
@@ -57,12 +57,11 @@ KIND_STEP = "step"
 
 
 @dataclass(frozen=True)
-class ModelMetadata:
-    """The runtime facts of one exported model (see the table in this module's docstring)."""
+class ModelInfo:
+    """What a run knows about a model before any file is exported: its registry name, the feature
+    spec it was trained on, channels, classes, window and sample period."""
 
-    kind: str
-    precision: str
-    model: str
+    model: str  # registry name
     feature_spec_json: str
     feature_spec_hash: str
     channels: tuple[str, ...]
@@ -70,6 +69,22 @@ class ModelMetadata:
     window_length: int
     padding: str
     sample_period_s: float
+
+    @classmethod
+    def from_spec(cls, model: str, spec, class_names: Sequence[str], window_length: int, padding: str = "left",
+                  channels: Sequence[str] | None = None) -> "ModelInfo":
+        """From a `FeatureSpec` (its names are the channels unless the run says otherwise)."""
+        return cls(model, spec.to_json(), spec.hash(), tuple(channels or spec.names()), tuple(class_names),
+                   int(window_length), padding, float(spec.sample_period_s))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelMetadata(ModelInfo):
+    """The runtime facts of one exported model (see the table in this module's docstring): the
+    run's `ModelInfo` plus what the file itself is (kind, precision, I/O names, state shapes)."""
+
+    kind: str
+    precision: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     state_shapes: tuple[tuple[int, ...], ...] = ()
