@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from edgekit.io import write_json_atomic, write_text_atomic
+from edgekit.resources import recipes_dir
 
 StepCallback = Callable[[str, dict], None]
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sim" / "quickstart.toml"
+QUICKSTART = ("sim", "quickstart.toml")  # a recipe shipped in the package (edgekit.resources)
 STUDENT = "mbconv_tcn_causal_xs"
 SEQUENCES_PER_SUBJECT = 24  # enough people for subject-grouped folds and a held-out fifth
 BENCH_LENGTH = 128  # the reference window: a step vs re-running a 128-sample window
@@ -101,8 +102,8 @@ def _train(train_path: Path, run_dir: Path, seed: int, overrides: Sequence[str])
     from edgekit.train.recipe import load_recipe
     from edgekit.train.run import TrainRequest, train
 
-    recipe = load_recipe(RECIPE, [f"data.source={train_path}", f"seed={seed}", f"student.name={STUDENT}",
-                                  *overrides])
+    recipe = load_recipe(recipes_dir().joinpath(*QUICKSTART),
+                         [f"data.source={train_path}", f"seed={seed}", f"student.name={STUDENT}", *overrides])
     return train(TrainRequest(recipe, teacher="ensemble", out=run_dir, command="edgekit demo"))
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from edgekit.errors import EdgekitError
 from edgekit.export.precision import Precision
+from edgekit.resources import export_profiles_dir
 
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "export"  # the repository's export/ folder
 MIN_OPSET = 18
 
 
@@ -51,12 +51,14 @@ class TargetProfile:
     description: str = ""
 
 
-def list_profiles(folder: Path = PROFILE_DIR) -> list[str]:
-    return sorted(p.stem for p in Path(folder).glob("*.toml"))
+def list_profiles(folder: Path | None = None) -> list[str]:
+    """Names of the profiles in `folder` (default: the ones shipped with edgekit)."""
+    return sorted(p.stem for p in Path(folder or export_profiles_dir()).glob("*.toml"))
 
 
-def load_profile(name_or_path: str | Path, folder: Path = PROFILE_DIR) -> TargetProfile:
-    """A profile by name (`cpu-int8` → `export/cpu-int8.toml`) or by path to a TOML file."""
+def load_profile(name_or_path: str | Path, folder: Path | None = None) -> TargetProfile:
+    """A profile by name (`cpu-int8` → the shipped `export/cpu-int8.toml`) or by path to a TOML file."""
+    folder = Path(folder or export_profiles_dir())
     path = Path(name_or_path)
     if path.suffix != ".toml":
         path = Path(folder) / f"{name_or_path}.toml"

@@ -12,7 +12,6 @@ from edgekit.errors import EdgekitError
 from edgekit.export.metadata import copy_metadata, model_metadata, write_metadata
 from edgekit.export.precision import Precision
 from edgekit.export.profiles import (
-    PROFILE_DIR,
     CalibrationMethod,
     Provider,
     list_profiles,
@@ -20,6 +19,7 @@ from edgekit.export.profiles import (
     profile_from_dict,
 )
 from edgekit.features import FeatureSpec
+from edgekit.resources import export_profiles_dir
 from edgekit.runtime import metadata as md
 
 
@@ -67,7 +67,7 @@ def test_every_profile_loads():
     for name in names:
         profile = load_profile(name)
         assert profile.name == name and profile.opset >= 18
-        first_line = (PROFILE_DIR / f"{name}.toml").read_text().splitlines()[0]
+        first_line = (export_profiles_dir() / f"{name}.toml").read_text().splitlines()[0]
         assert first_line.startswith("# edgekit export")  # each file starts with its command
     int8 = load_profile("cpu-int8")
     assert int8.precision is Precision.INT8 and int8.provider is Provider.CPU
