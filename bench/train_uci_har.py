@@ -1,6 +1,6 @@
 """UCI-HAR training results: teachers, ensemble (average vs stacked), student alone vs distilled.
 
-    .venv/bin/python bench/train_uci_har.py [--out results/bench] [key=value ...]
+    .venv/bin/python bench/train_uci_har.py [--out results/bench] [--data ../shared/data/uci_har] [key=value ...]
 
 Runs `recipes/uci_har/teacher_ensemble.toml` twice through the library (the same code path as
 `edgekit train`): `--teacher ensemble` (teachers over subject-grouped folds, stacking, distilled
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
 import shutil
 import sys
@@ -21,7 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "recipes" / "uci_har" / "teacher_ensemble.toml"
+RECIPE = ROOT / "recipes" / "uci_har" / "teacher_ensemble.toml"  # names no data: data.source= is passed
+SHARED_DATA = Path(os.environ.get("EDGEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 GOAL = {"student_accuracy": 0.97, "student_params": 50_000, "fraction_of_ensemble": 0.99}
 
 
@@ -96,8 +98,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA / "uci_har", help="the UCI-HAR folder or .npz")
     parser.add_argument("overrides", nargs="*", help="recipe key=value overrides for both runs")
     args = parser.parse_args(argv)
+    args.overrides = [f"data.source={args.data.resolve()}", *args.overrides]
     out = args.out.resolve()
     # a benchmark trains from scratch: a previous run would be reused (or refused, if its recipe
     # differs), and neither measures anything

@@ -66,3 +66,44 @@ def cache_dir(*parts: str) -> Path:
     path = base.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- the shipped recipes -----------------------------------------------------------------------
+def list_recipes() -> list[str]:
+    """Names of the shipped recipes, `<dataset>/<name>` (e.g. `sim/quickstart`)."""
+    root = recipes_dir()
+    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.toml"))
+
+
+def shipped_recipe(name: str) -> Path | None:
+    """The shipped recipe file called `name`: `sim/quickstart`, `sim/quickstart.toml` or the
+    repository spelling `recipes/sim/quickstart.toml` (so each recipe's first-line command works
+    from any directory); None when there is no such recipe."""
+    key = name.removeprefix("recipes/").removesuffix(".toml")
+    return recipes_dir() / f"{key}.toml" if key in list_recipes() else None
+
+
+def recipe_summary(path: Path) -> str:
+    """A recipe's first line without the comment mark: the command that runs it."""
+    first = path.read_text(encoding="utf-8").splitlines()[:1]
+    return first[0].lstrip("# ").strip() if first and first[0].startswith("#") else ""
+
+
+def copy_recipe(name: str, dest: Path | str, *, force: bool = False) -> Path:
+    """Copy a shipped recipe out to edit it; `dest` is a file or an existing folder. Refuses to
+    overwrite an existing file unless `force`."""
+    source = shipped_recipe(name)
+    if source is None:
+        raise EdgekitError(f"no shipped recipe {name!r}; available: {', '.join(list_recipes())}")
+    dest = Path(dest)
+    target = dest / source.name if dest.is_dir() else dest
+    if target.suffix != ".toml":
+        raise EdgekitError(f"{target}: expected a .toml file name or an existing folder")
+    if target.exists() and not force:
+        raise EdgekitError(f"{target} exists; pass --force to overwrite it")
+    if not target.parent.is_dir():
+        raise EdgekitError(f"{target.parent}: no such folder")
+    from edgekit.io import write_text_atomic
+
+    write_text_atomic(target, source.read_text(encoding="utf-8"))
+    return target

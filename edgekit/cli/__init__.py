@@ -30,11 +30,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from edgekit.cli import bridge, data, demo, export, models
+    from edgekit.cli import bridge, data, demo, export, models, recipes
     from edgekit.cli import train as train_cli
 
     main.add_command(data.data)
     main.add_command(models.models)
+    main.add_command(recipes.recipes)
     main.add_command(train_cli.train)
     main.add_command(export.export)
     main.add_command(bridge.bridge)

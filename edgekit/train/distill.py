@@ -50,8 +50,7 @@ def pseudo_labelled(arrays: Arrays, teacher_logp: np.ndarray, min_confidence: fl
 
 def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelConfig, *, device,
                   teacher_oof: np.ndarray | None = None, extra: tuple[Arrays, np.ndarray] | None = None,
-                  resume: bool = False, on_progress: ProgressFn | None = None,
-                  stop_hook=None) -> StudentResult:
+                  resume: bool = False, on_progress: ProgressFn | None = None) -> StudentResult:
     import torch
 
     from edgekit.models import count_macs, count_params, create_model
@@ -82,7 +81,6 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
     opts = FitOptions(epochs=recipe.student.epochs or recipe.train.epochs, seed=seed, device=device,
                       stage=f"student {student.name}" + (" (distilled)" if teacher is not None else ""),
                       amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
-                      stop_hook=stop_hook,
                       physics_index=tuple(getattr(model, "recon_index", ())) if physics > 0 else ())
     started = time.perf_counter()
     result = fit(model, train_t, recipe.train, objective, opts, on_progress=on_progress)

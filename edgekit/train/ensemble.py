@@ -113,8 +113,7 @@ class EnsembleResult:
 
 
 def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[ModelConfig], *, device,
-                   resume: bool = False, on_progress: ProgressFn | None = None,
-                   stop_hook=None) -> EnsembleResult:
+                   resume: bool = False, on_progress: ProgressFn | None = None) -> EnsembleResult:
     from edgekit.models import count_macs, count_params, create_model
     from edgekit.train.losses import Objective
 
@@ -132,7 +131,7 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
             stage = f"{member.name} fold {fold + 1}/{len(data.folds)}"
             if not (folder / DONE).exists():
                 _train_fold(recipe, data, member, folder, tr, va, objective, score, device, resume, stage,
-                            on_progress, stop_hook, seed=recipe.seed + 1000 * mi + fold)
+                            on_progress, seed=recipe.seed + 1000 * mi + fold)
             oof[va] = np.load(folder / "val_logits.npy")
             fold_tests.append({name: np.load(folder / f"{name}_logits.npy") for name in data.tests})
             fold_reports.append(_read_json(folder / DONE))
@@ -223,7 +222,7 @@ def predict_ensemble(teacher_run: RunDir, arrays: Arrays, num_classes: int, *, d
 
 
 def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, va, objective, score, device,
-                resume: bool, stage: str, on_progress, stop_hook, seed: int) -> None:
+                resume: bool, stage: str, on_progress, seed: int) -> None:
     from edgekit.models import create_model
 
     checkpoint = folder / "checkpoint.pt"
@@ -237,8 +236,7 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
     torch.manual_seed(seed)  # the initial weights
     model = create_model(member.name, in_chs=len(data.channels), num_classes=k, **model_options(member.name, member.options))
     opts = FitOptions(epochs=recipe.teachers.epochs or recipe.train.epochs, seed=seed, device=device, stage=stage,
-                      amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
-                      stop_hook=stop_hook)
+                      amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint)
     started = time.perf_counter()
     result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
     tta = tuple(recipe.teachers.tta_shifts)

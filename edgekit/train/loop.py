@@ -11,7 +11,9 @@ epoch holds the model, optimizer, EMA, step and history. So a run resumed from t
 epoch k draws exactly what the uninterrupted run drew and ends with the same weights (on CPU;
 CUDA kernels may be non-deterministic).
 
-The library never prints: progress goes to `on_progress(Progress)`; the CLI draws it.
+The library never prints: progress goes to `on_progress(Progress)`; the CLI draws it. Whatever
+the callback raises ends the run like any other error (nothing is caught), which is how a caller
+stops training early.
 """
 
 from __future__ import annotations
@@ -61,23 +63,6 @@ ProgressFn = Callable[[Progress], None]
 ScoreFn = Callable[[np.ndarray, np.ndarray], dict[str, float]]  # (labels, logits) -> metrics
 
 
-class SimulatedKill(RuntimeError):
-    """Raised by a `StopHook` right after an epoch's checkpoint is written (tests of --resume)."""
-
-
-class StopHook:
-    """Test hook that simulates `kill -9`: raises `SimulatedKill` after the `after_epochs`-th epoch
-    trained through it (counted across every stage of one `edgekit train` call)."""
-
-    def __init__(self, after_epochs: int):
-        self.after_epochs, self.count = after_epochs, 0
-
-    def epoch_done(self, stage: str) -> None:
-        self.count += 1
-        if self.count >= self.after_epochs:
-            raise SimulatedKill(f"{stage}: killed after {self.count} epoch(s) (test hook)")
-
-
 @dataclass
 class FitOptions:
     epochs: int
@@ -87,7 +72,6 @@ class FitOptions:
     amp: bool = True
     compile: bool = False
     checkpoint: Path | None = None  # written after every epoch; resumed from when present
-    stop_hook: StopHook | None = None  # test hook: simulate kill -9 after an epoch's checkpoint
     physics_index: tuple[int, ...] = ()  # input channels the physics head reconstructs (students)
 
 
@@ -166,9 +150,9 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
             save_checkpoint(opts.checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                               "ema": ema.state_dict() if ema is not None else None,
                                               "epoch": epoch + 1, "step": step, "history": history})
+        # reported only once its checkpoint is on disk: a caller that stops the run from this
+        # report (or a kill that follows it) loses nothing `resume` cannot restore
         notify(Progress("epoch", opts.stage, epoch + 1, opts.epochs, steps_per_epoch, steps_per_epoch, record))
-        if opts.stop_hook is not None:
-            opts.stop_hook.epoch_done(opts.stage)
     _to_eval_weights(model, optimizer, ema, train, cfg, device)  # schedule-free: keep the averaged weights
     seconds = time.perf_counter() - started
     final = _eval_model(model, ema)

@@ -128,6 +128,9 @@ def _mirrored_features(ds: SequenceDataset, spec: FeatureSpec | None) -> list[np
 def _load(source: str, split: str | None, recipe: Recipe, *, windows: bool = True) -> SequenceDataset:
     from edgekit.data.load import load_dataset
 
+    if not source:
+        raise EdgekitError("data.source is not set: this recipe names no data (shipped recipes never name a path); "
+                           "pass the dataset on the command line, e.g. data.source=PATH/TO/uci_har")
     if source == SIMULATOR:
         ds = _simulated(recipe)
     else:

@@ -32,7 +32,7 @@ from edgekit.errors import EdgekitError
 from edgekit.io import write_json_atomic, write_text_atomic
 from edgekit.rundir import RunDir
 from edgekit.train.config import ModelConfig, Recipe
-from edgekit.train.loop import ProgressFn, StopHook
+from edgekit.train.loop import ProgressFn
 from edgekit.train.recipe import dump_recipe, recipe_to_dict
 
 TEACHER_MODES = ("ensemble", "none", "<teacher model name>", "<run dir>")
@@ -48,7 +48,6 @@ class TrainRequest:
     resume: bool = False
     unlabeled: Path | None = None
     command: str = ""  # recorded at the top of the resolved recipe.toml
-    stop_after_epochs: int | None = None  # test hook: simulate kill -9 after this many epochs (all stages)
 
 
 def default_out(recipe: Recipe, teacher: str) -> Path:
@@ -76,7 +75,6 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
 
     validate(recipe, "recipe (after --teacher/--student)")
     run = RunDir(req.out or default_out(recipe, req.teacher))
-    stop_hook = StopHook(req.stop_after_epochs) if req.stop_after_epochs else None
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -91,7 +89,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     t0 = time.perf_counter()
     if members is not None:
         ensemble = train_ensemble(recipe, data, run, members, device=device, resume=req.resume,
-                                  on_progress=on_progress, stop_hook=stop_hook)
+                                  on_progress=on_progress)
         teacher_dir = run
     elif teacher_dir is not None:
         ensemble = load_ensemble(teacher_dir, data)
@@ -113,7 +111,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     student_cfg = ModelConfig(recipe.student.name, recipe.student.options)
     soft = ensemble.soft_labels(recipe.distill.soft_labels) if ensemble is not None else None
     student = train_student(recipe, data, run.student, student_cfg, device=device, teacher_oof=soft, extra=extra,
-                            resume=req.resume, on_progress=on_progress, stop_hook=stop_hook)
+                            resume=req.resume, on_progress=on_progress)
     timings["student_s"] = round(time.perf_counter() - t0, 2)
     stage("student", student.report)
 
