@@ -74,7 +74,8 @@ def test_python_reference(benchmark, stream, machine):
     benchmark.extra_info["ns_per_sample"] = benchmark.stats.stats.median / REFERENCE_SAMPLES * 1e9
 
 
-@pytest.mark.skipif(toolchain.which("gcc") is None, reason="gcc not installed")
+@pytest.mark.skipif(toolchain.which("cmake") is None or toolchain.which("gcc") is None,
+                    reason=f"cmake or gcc not installed ({toolchain.install_hint('cmake')} gcc)")
 @pytest.mark.benchmark(group=GROUP)
 def test_c_microbenchmark(benchmark, machine, tmp_path):
     exe = toolchain.build_host_bench(tmp_path)

@@ -1,27 +1,41 @@
 """cffi builder of the bridge's Python extension `edgekit.bridge._ek_bridge` (API mode).
 
-Compiled when the package is installed (`setup.py` names this file in `cffi_modules`), or in
-place by `build_inplace()` / `edgekit bridge build` in a source checkout. The struct
-declarations end in `...;` so cffi takes their layout from the real header at compile time:
-nothing here can drift from `edgekit_bridge.h` silently.
+Compiled when the package is built (`setup.py` names this file in `cffi_modules`), or in place by
+`build_inplace()` / `edgekit bridge build` in a source checkout. The struct declarations end in
+`...;` so cffi takes their layout from the real header at compile time: nothing here can drift
+from `edgekit_bridge.h` silently. The sources, C standard, optimisation level and speed flags
+come from `firmware_bridge/build.json`, which CMake reads too: one list for both builds.
+
+Two ways this file runs: setuptools executes it at wheel build time (module name `__cffi__`,
+from the project root, in an isolated environment where edgekit may not be importable), so it
+finds the C sources relative to itself; imported at run time, it finds them where edgekit
+ships them (`edgekit.resources.bridge_dir()`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from cffi import FFI
 
-ROOT = Path(__file__).resolve().parents[2]
-BRIDGE_DIR = ROOT / "firmware_bridge"
-SOURCES = sorted((BRIDGE_DIR / "src").glob("*.c"))
-HEADER = BRIDGE_DIR / "include" / "edgekit_bridge.h"
+BUILD_TIME = __name__ == "__cffi__"
 
-# -fno-trapping-math lets the compiler if-convert (and so vectorise) the ToF loop: the bridge
-# never reads floating-point exception flags, and IEEE results do not change. -fopenmp-simd
-# honours its `omp simd` reduction pragma without linking an OpenMP runtime.
-SPEED_FLAGS = ("-fno-trapping-math", "-fopenmp-simd", "-DEK_OPENMP_SIMD")
+
+def _bridge_dir() -> Path:
+    if BUILD_TIME:
+        return Path(__file__).resolve().parents[2] / "firmware_bridge"
+    from edgekit.resources import bridge_dir
+
+    return bridge_dir()
+
+
+def build_settings() -> dict:
+    """firmware_bridge/build.json: sources (relative to firmware_bridge/), c_standard,
+    optimisation, speed_flags, warnings."""
+    return json.loads((_bridge_dir() / "build.json").read_text())
+
 
 CDEF = """
 #define EK_ABI_VERSION ...
@@ -84,41 +98,70 @@ const char *ek_source_digest(void);
 
 
 def source_digest() -> str:
-    """sha256 (16 hex) of the C sources and header: a stale extension is detected by comparing it."""
+    """sha256 (16 hex) of what the extension is built from (header, sources, internal headers,
+    build.json): a stale extension is detected by comparing it."""
+    bridge = _bridge_dir()
+    paths = [bridge / "include" / "edgekit_bridge.h", *(bridge / s for s in build_settings()["sources"]),
+             *sorted((bridge / "src").glob("*.h")), bridge / "build.json"]
     h = hashlib.sha256()
-    for path in [HEADER, *SOURCES, *sorted((BRIDGE_DIR / "src").glob("*.h"))]:
+    for path in paths:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 
-def make_ffibuilder(absolute_paths: bool = False) -> FFI:
-    """setuptools wants paths relative to the project root; an in-place compile (which runs in
-    a temporary directory) needs absolute ones."""
-    where = (lambda p: str(p)) if absolute_paths else (lambda p: str(p.relative_to(ROOT)))  # noqa: E731
+def extension_options() -> dict:
+    """set_source's sources, include dirs and flags, from build.json. setuptools (wheel build)
+    wants paths relative to the project root; an in-place compile, which runs in a temporary
+    directory, absolute ones. build.json's warnings are left to the CMake builds (which turn them
+    into errors): cffi's generated wrapper is not written for -Wconversion."""
+    bridge = _bridge_dir()
+    settings = build_settings()
+    where = (lambda p: p.relative_to(bridge.parent).as_posix()) if BUILD_TIME else str  # noqa: E731
+    return {
+        "sources": [where(bridge / source) for source in settings["sources"]],
+        "include_dirs": [where(bridge / "include")],
+        "extra_compile_args": [f"-std=c{settings['c_standard']}", settings["optimisation"], *settings["speed_flags"]],
+        "libraries": ["m"],
+    }
+
+
+def make_ffibuilder() -> FFI:
     ffibuilder = FFI()
     ffibuilder.cdef(CDEF)
     ffibuilder.set_source(
         "edgekit.bridge._ek_bridge",
         '#include "edgekit_bridge.h"\n'
         f'static const char *ek_source_digest(void) {{ return "{source_digest()}"; }}\n',
-        sources=[where(p) for p in SOURCES],
-        include_dirs=[where(BRIDGE_DIR / "include")],
-        extra_compile_args=["-std=c99", "-O2", *SPEED_FLAGS],
-        libraries=["m"],
+        **extension_options(),
     )
     return ffibuilder
 
 
-ffibuilder = make_ffibuilder()
+if BUILD_TIME:
+    ffibuilder = make_ffibuilder()
+
+
+def is_source_checkout() -> bool:
+    """True in an editable install, where the C sources are the repository's firmware_bridge/,
+    outside the edgekit package; False in an installed wheel, whose package is never written."""
+    from importlib.resources import files
+
+    package = Path(str(files("edgekit"))).resolve()
+    return not _bridge_dir().resolve().is_relative_to(package)
 
 
 def build_inplace(tmpdir: str | Path | None = None) -> Path:
-    """Compile the extension next to this file (for a source checkout); returns its path."""
+    """Compile the extension next to this file (source checkouts only); returns its path."""
     import shutil
     import tempfile
 
+    from edgekit.errors import EdgekitError
+
+    if not is_source_checkout():
+        raise EdgekitError(f"{Path(__file__).parent} is an installed package, which edgekit never writes to: "
+                           "rebuild the extension by reinstalling edgekit (pip install --force-reinstall edgekit)")
     with tempfile.TemporaryDirectory() as tmp:
-        built = Path(make_ffibuilder(absolute_paths=True).compile(tmpdir=str(tmpdir or tmp), verbose=False))
+        built = Path(make_ffibuilder().compile(tmpdir=str(tmpdir or tmp), verbose=False))
         target = Path(__file__).with_name(built.name)
         shutil.copyfile(built, target.with_suffix(".tmp"))
         target.with_suffix(".tmp").replace(target)  # atomic: a running import never sees half a file
@@ -144,9 +187,10 @@ def extension_is_fresh() -> bool:
 
 
 def ensure_built() -> Path | None:
-    """Rebuild in place when the extension is missing or older than the C sources (source
-    checkouts only; an installed wheel has no sources next to it). Returns what was built."""
-    if not HEADER.exists() or extension_is_fresh():
+    """Rebuild in place when the extension is missing or older than the C sources, in a source
+    checkout only: an installed package is never written (it was compiled when built). Returns
+    what was built, or None."""
+    if not is_source_checkout() or extension_is_fresh():
         return None
     return build_inplace()
 

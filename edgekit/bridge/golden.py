@@ -38,9 +38,15 @@ from edgekit.features.spec import (
     Stationarity,
     WindowedChannels,
 )
+from edgekit.resources import bridge_dir, cache_dir
 
-GOLDEN_DIR = Path(__file__).resolve().parents[2] / "firmware_bridge" / "golden"
 MAGIC, VERSION = b"EKGV", 1
+
+
+def committed_golden_dir() -> Path:
+    """The committed vectors the C tests embed (`firmware_bridge/golden/`, shipped read-only;
+    update them in a checkout with `edgekit bridge golden --out firmware_bridge/golden`)."""
+    return bridge_dir() / "golden"
 
 
 @dataclass
@@ -206,9 +212,10 @@ def decode_case(blob: bytes) -> dict:
     return {"version": version, "spec_hash": spec_hash, "slack": slack, "segments": data}
 
 
-def write_golden(out_dir: Path | str = GOLDEN_DIR) -> list[Path]:
-    """Write every case's .bin and ek_spec_<name>.h (atomically); returns the paths written."""
-    out = Path(out_dir)
+def write_golden(out_dir: Path | str | None = None) -> list[Path]:
+    """Write every case's .bin and ek_spec_<name>.h (atomically) into `out_dir`, by default the
+    user cache's golden/ (never into the installed package); returns the paths written."""
+    out = Path(out_dir) if out_dir is not None else cache_dir("golden")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for case in golden_cases():

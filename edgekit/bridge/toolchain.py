@@ -1,13 +1,21 @@
-"""Builds of the C bridge outside Python: host programs (gcc/clang, optionally with
-AddressSanitizer + UBSan), Cortex-M4F ELFs (arm-none-eabi-gcc), QEMU runs, the flash/RAM
-report, and CMake builds of the libraries for `edgekit bridge build`.
+"""Builds of the C bridge outside Python, all through CMake: `firmware_bridge/CMakeLists.txt` and
+its `CMakePresets.json` are the one description of the C build (sources and flags in
+`build.json`, shared with the Python extension's cffi builder). This module picks a preset and
+the targets, runs `cmake --build` into a folder the caller names (never into the sources, which
+may be an installed package), runs programs under QEMU and valgrind, and measures the
+Cortex-M4F footprint.
 
-Direct compiler calls (not CMake) for the tests: one command per program, a second or two each.
-The flags are the ones FIELD_NOTES.md records as working for QEMU's mps2-an386.
+    host       golden-vector test, static + shared library, benchmark
+    asan       golden-vector test under AddressSanitizer + UBSan
+    cortex-m4  golden ELF, size probes, gcc's .su stack files
+    fuzz       libFuzzer harness (clang)
+    bench      host benchmark with -g
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import re
 import shutil
 import subprocess
@@ -15,21 +23,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgekit.errors import EdgekitError
+from edgekit.resources import bridge_dir
 
-BRIDGE_DIR = Path(__file__).resolve().parents[2] / "firmware_bridge"
-SOURCES = tuple(sorted((BRIDGE_DIR / "src").glob("*.c")))
-INCLUDE = BRIDGE_DIR / "include"
-GOLDEN = BRIDGE_DIR / "golden"
-M4_DIR = BRIDGE_DIR / "targets" / "cortex-m4"
-SPEED_FLAGS = ("-fno-trapping-math", "-fopenmp-simd", "-DEK_OPENMP_SIMD")  # see edgekit/bridge/build.py
-C_FLAGS = ("-std=c99", "-O2", *SPEED_FLAGS, "-Wall", "-Wextra", "-Wshadow", "-Wdouble-promotion", "-Wconversion",
-           "-Wno-sign-conversion")
-M4_FLAGS = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-ffunction-sections",
-            "-fdata-sections")
-M4_LINK = ("--specs=rdimon.specs", "-nostartfiles", f"-T{M4_DIR / 'mps2_an386.ld'}", "-Wl,--gc-sections")
-SANITIZE = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g")
+# What provides each tool on Debian/Ubuntu; .ci/run installs all of them.
+APT_PACKAGES = {
+    "cmake": "cmake",
+    "gcc": "gcc",
+    "clang": "clang",
+    "libFuzzer runtime": "libclang-rt-dev (or libclang-rt-<clang major>-dev)",
+    "arm-none-eabi-gcc": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
+    "arm-none-eabi-size": "binutils-arm-none-eabi",
+    "arm-none-eabi-nm": "binutils-arm-none-eabi",
+    "qemu-system-arm": "qemu-system-arm",
+    "valgrind": "valgrind",
+}
+PRESETS = ("host", "asan", "cortex-m4", "fuzz", "bench")
 QEMU = ("qemu-system-arm", "-M", "mps2-an386", "-nographic", "-semihosting")
-CROSS_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 
 
 class ToolchainError(EdgekitError):
@@ -40,11 +49,29 @@ def which(tool: str) -> str | None:
     return shutil.which(tool)
 
 
-def require(tool: str, package: str) -> str:
+def install_hint(tool: str) -> str:
+    return f"apt-get install {APT_PACKAGES.get(tool, tool)}"
+
+
+def require(tool: str) -> str:
     path = which(tool)
     if path is None:
-        raise ToolchainError(f"{tool} not found; install it with `apt-get install {package}`")
+        raise ToolchainError(f"{tool} not found; install it with `{install_hint(tool)}`")
     return path
+
+
+def libfuzzer_runtime() -> Path | None:
+    """clang's libFuzzer runtime (compiler-rt's libclang_rt.fuzzer), or None: clang alone links
+    no fuzzer, and Debian ships the runtime in a separate package."""
+    if which("clang") is None:
+        return None
+    proc = subprocess.run(["clang", "--print-runtime-dir"], capture_output=True, text=True)
+    runtime_dir = Path(proc.stdout.strip())
+    # the old layout (lib/linux/, clang <= 15 on Debian) names the architecture, the per-target one not
+    for name in (f"libclang_rt.fuzzer-{platform.machine()}.a", "libclang_rt.fuzzer.a"):
+        if proc.returncode == 0 and (runtime_dir / name).is_file():
+            return runtime_dir / name
+    return None
 
 
 def _run(cmd: list[str], what: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -54,34 +81,52 @@ def _run(cmd: list[str], what: str, timeout: float = 300) -> subprocess.Complete
     return proc
 
 
-def build_host_golden(out_dir: Path | str, *, sanitize: bool = False, compiler: str = "gcc") -> Path:
+def cmake_build(preset: str, build_dir: Path | str, *, targets: tuple[str, ...] = (),
+                options: dict[str, str] | None = None) -> Path:
+    """Configure `build_dir` with a preset of firmware_bridge/CMakePresets.json (plus `options`
+    as -D cache variables) and build `targets` (all when empty); returns the absolute build dir."""
+    if preset not in PRESETS:
+        raise ToolchainError(f"CMake preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    cmake = require("cmake")
+    if preset == "cortex-m4":
+        require("arm-none-eabi-gcc")
+    if preset == "fuzz":
+        require("clang")
+        if libfuzzer_runtime() is None:
+            raise ToolchainError(f"clang has no libFuzzer runtime (libclang_rt.fuzzer); install it with "
+                                 f"`{install_hint('libFuzzer runtime')}`")
+    build = Path(build_dir).resolve()
+    defines = [f"-D{key}={value}" for key, value in (options or {}).items()]
+    _run([cmake, "--preset", preset, "-S", str(bridge_dir()), "-B", str(build), *defines],
+         f"cmake configure ({preset})")
+    _run([cmake, "--build", str(build), "--parallel", str(os.cpu_count() or 1),
+          *(("--target", *targets) if targets else ())], f"cmake build ({preset})", timeout=600)
+    return build
+
+
+def build_host_golden(out_dir: Path | str, *, sanitize: bool = False) -> Path:
     """The golden-vector test program for this machine; with `sanitize`, under ASan + UBSan."""
-    cc = require(compiler, "gcc" if compiler == "gcc" else compiler)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    exe = out / ("test_golden_asan" if sanitize else "test_golden")
-    cmd = [cc, *C_FLAGS, "-Werror", *(SANITIZE if sanitize else ()), f"-I{INCLUDE}", f"-I{GOLDEN}",
-           str(BRIDGE_DIR / "tests" / "test_golden.c"), str(BRIDGE_DIR / "tests" / "golden_data.S"),
-           *map(str, SOURCES), "-lm", "-o", str(exe)]
-    _run(cmd, "host golden build")
-    return exe
+    return cmake_build("asan" if sanitize else "host", out_dir, targets=("test_golden",)) / "test_golden"
 
 
 def build_m4_golden(out_dir: Path | str) -> Path:
-    cc = require("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    elf = out / "test_golden_m4.elf"
-    cmd = [cc, *M4_FLAGS, *C_FLAGS, "-DEK_GOLDEN_NO_MAIN", f"-I{INCLUDE}", f"-I{GOLDEN}",
-           str(M4_DIR / "startup.c"), str(M4_DIR / "main_golden.c"), str(BRIDGE_DIR / "tests" / "test_golden.c"),
-           str(BRIDGE_DIR / "tests" / "golden_data.S"), *map(str, SOURCES), *M4_LINK, "-lm", "-o", str(elf)]
-    _run(cmd, "Cortex-M4F golden build")
-    return elf
+    return cmake_build("cortex-m4", out_dir, targets=("test_golden.elf",)) / "test_golden.elf"
+
+
+def build_fuzzer(out_dir: Path | str) -> Path:
+    """The libFuzzer harness (clang, with ASan + UBSan)."""
+    return cmake_build("fuzz", out_dir, targets=("fuzz_bridge",)) / "fuzz_bridge"
+
+
+def build_host_bench(out_dir: Path | str) -> Path:
+    """The C micro-benchmark (firmware_bridge/bench/bench_bridge.c), at build.json's optimisation
+    level like the M4 build, with debug info."""
+    return cmake_build("bench", out_dir, targets=("bench_bridge",)) / "bench_bridge"
 
 
 def run_qemu(elf: Path | str, timeout_s: float = 120, icount: bool = False) -> subprocess.CompletedProcess:
     """Run an ELF on the emulated mps2-an386 (Cortex-M4F); main's return value is the exit status."""
-    require("qemu-system-arm", "qemu-system-arm")
+    require("qemu-system-arm")
     cmd = ["timeout", str(int(timeout_s)), *QEMU, *(("-icount", "shift=0") if icount else ()), "-kernel", str(elf)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s + 30)
 
@@ -98,6 +143,7 @@ class SizeReport:
     ram_workspace_bytes: int  # EK_SPEC_CMI_WORKSPACE_WORDS * 4
     stack_bytes_push: int  # ek_bridge_push's deepest frame chain (gcc -fstack-usage), 0 if unknown
     optimisation: str
+    build_dir: str  # where the probes were built
 
     @property
     def ram_per_stream_bytes(self) -> int:
@@ -108,7 +154,7 @@ class SizeReport:
 
 
 def _size(elf: Path) -> tuple[int, int, int]:
-    out = _run([require("arm-none-eabi-size", "binutils-arm-none-eabi"), "-A", str(elf)], "arm-none-eabi-size").stdout
+    out = _run([require("arm-none-eabi-size"), "-A", str(elf)], "arm-none-eabi-size").stdout
     sections = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\.\S+)\s+(\d+)", out, re.M)}
     text = sum(v for k, v in sections.items() if k in (".isr_vector", ".text", ".ARM.exidx", ".ARM.extab",
                                                        ".preinit_array", ".init_array", ".fini_array"))
@@ -116,7 +162,7 @@ def _size(elf: Path) -> tuple[int, int, int]:
 
 
 def _symbol_sizes(elf: Path) -> dict[str, int]:
-    out = _run([require("arm-none-eabi-nm", "binutils-arm-none-eabi"), "-S", "--size-sort", str(elf)], "nm").stdout
+    out = _run([require("arm-none-eabi-nm"), "-S", "--size-sort", str(elf)], "nm").stdout
     sizes = {}
     for line in out.splitlines():
         parts = line.split()
@@ -128,145 +174,86 @@ def _symbol_sizes(elf: Path) -> dict[str, int]:
 def m4_size_report(out_dir: Path | str, optimisation: str = "-O2") -> SizeReport:
     """Flash and RAM of the bridge on Cortex-M4F, measured by linking a probe program with and
     without the bridge (same startup and newlib) and by the probe's state/workspace symbols."""
-    cc = require("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    flags = [*M4_FLAGS, "-std=c99", optimisation, *SPEED_FLAGS, f"-I{INCLUDE}", f"-I{GOLDEN}"]
-    link = ["--specs=nano.specs", *M4_LINK, "-lm"]
-    elves = {}
-    for with_bridge in (0, 1):
-        elf = out / f"size_probe_{with_bridge}.elf"
-        srcs = [str(M4_DIR / "startup.c"), str(M4_DIR / "size_probe.c"), *(map(str, SOURCES) if with_bridge else ())]
-        _run([cc, *flags, f"-DEK_PROBE_BRIDGE={with_bridge}", "-fstack-usage", *srcs, *link, "-o", str(elf)],
-             "size probe build")
-        elves[with_bridge] = elf
-    base, probe = _size(elves[0]), _size(elves[1])
-    symbols = _symbol_sizes(elves[1])
-    objects = []
-    for src in SOURCES:
-        obj = out / (src.stem + ".o")
-        _run([cc, *flags, "-c", str(src), "-o", str(obj)], "object build")
-        objects.append(str(obj))
-    lib = _run([require("arm-none-eabi-size", "binutils-arm-none-eabi"), "-t", *objects], "size").stdout.splitlines()[-1]
-    lib_text, lib_data = (int(v) for v in lib.split()[:2])
-    spec_hash = re.search(r'EK_SPEC_CMI_HASH "([0-9a-f]+)"', (GOLDEN / "ek_spec_cmi.h").read_text()).group(1)
+    build = cmake_build("cortex-m4", out_dir, targets=("size_probe.elf", "size_probe_base.elf", "edgekit_bridge"),
+                        options={"EK_OPTIMISATION": optimisation})
+    base, probe = _size(build / "size_probe_base.elf"), _size(build / "size_probe.elf")
+    symbols = _symbol_sizes(build / "size_probe.elf")
+    totals = _run([require("arm-none-eabi-size"), "-t", str(build / "libedgekit_bridge.a")], "size").stdout
+    lib_text, lib_data = (int(v) for v in totals.splitlines()[-1].split()[:2])
+    header = (bridge_dir() / "golden" / "ek_spec_cmi.h").read_text()
     return SizeReport(
-        spec_hash=spec_hash,
+        spec_hash=re.search(r'EK_SPEC_CMI_HASH "([0-9a-f]+)"', header).group(1),
         flash_bytes=(probe[0] + probe[1]) - (base[0] + base[1]),
         library_text_bytes=lib_text, library_data_bytes=lib_data,
         ram_state_bytes=symbols.get("bridge", 0), ram_workspace_bytes=symbols.get("workspace", 0),
-        stack_bytes_push=_stack_usage(Path.cwd(), out), optimisation=optimisation,
+        stack_bytes_push=_stack_usage(build), optimisation=optimisation, build_dir=str(build),
     )
 
 
-def _stack_usage(*dirs: Path) -> int:
-    """Sum of the static frames on push's call chain from gcc's .su files (no recursion)."""
+def _stack_usage(build: Path) -> int:
+    """Sum of the static frames on push's call chain from the library's .su files (no recursion)."""
     frames: dict[str, int] = {}
-    for d in dirs:
-        for su in d.glob("*.su"):
-            for line in su.read_text().splitlines():
-                m = re.match(r".*:(\w+)\s+(\d+)\s+\w+", line)
-                if m:
-                    frames[m.group(1)] = max(frames.get(m.group(1), 0), int(m.group(2)))
-            su.unlink()
+    for su in (build / "CMakeFiles" / "edgekit_bridge.dir").rglob("*.su"):
+        for line in su.read_text().splitlines():
+            m = re.match(r".*:(\w+)\s+(\d+)\s+\w+", line)
+            if m:
+                frames[m.group(1)] = max(frames.get(m.group(1), 0), int(m.group(2)))
     chain = ("ek_bridge_push", "ek_sample_clean", "ek_windows_update")
     return frames.get(chain[0], 0) + max(frames.get(chain[1], 0), frames.get(chain[2], 0)) if frames else 0
-
-
-def cmake_build(target: str, build_dir: Path | str) -> Path:
-    """`cmake` configure + build of the libraries and test programs for `host` or `cortex-m4`."""
-    cmake = require("cmake", "cmake")
-    build = Path(build_dir)
-    args = [cmake, "-S", str(BRIDGE_DIR), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release"]
-    if target == "cortex-m4":
-        require("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
-        args.append(f"-DCMAKE_TOOLCHAIN_FILE={BRIDGE_DIR / 'cmake' / 'arm-none-eabi.cmake'}")
-    elif target != "host":
-        raise ToolchainError(f"target {target!r}; expected host or cortex-m4")
-    _run(args, "cmake configure")
-    _run([cmake, "--build", str(build), "-j", "4"], "cmake build", timeout=600)
-    return build
-
-
-def build_fuzzer(out_dir: Path | str) -> Path:
-    """The libFuzzer harness (clang, with ASan + UBSan)."""
-    clang = require("clang", "clang")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    exe = out / "fuzz_bridge"
-    _run([clang, "-g", "-O1", "-std=c99", *SPEED_FLAGS, "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
-          f"-I{INCLUDE}", f"-I{GOLDEN}", str(BRIDGE_DIR / "fuzz" / "fuzz_bridge.c"), *map(str, SOURCES), "-lm",
-          "-o", str(exe)], "libFuzzer build")
-    return exe
 
 
 def run_fuzzer(exe: Path | str, corpus: Path | str, seconds: int = 60) -> tuple[int, str, int]:
     """(exit status, log tail, samples pushed) of a bounded libFuzzer run."""
     Path(corpus).mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([str(exe), f"-max_total_time={seconds}", "-rss_limit_mb=2048", "-max_len=16384",
-                           "-print_final_stats=1", f"-artifact_prefix={Path(corpus).parent}/", str(corpus)], capture_output=True, text=True,
-                          timeout=seconds + 120)
+                           "-print_final_stats=1", f"-artifact_prefix={Path(corpus).parent}/", str(corpus)],
+                          capture_output=True, text=True, timeout=seconds + 120)
     log = proc.stdout + proc.stderr
     m = re.search(r"fuzz_bridge: (\d+) samples pushed", log)
     return proc.returncode, log[-3000:], int(m.group(1)) if m else 0
 
 
 def build_target(target: str, out_dir: Path | str, *, run: bool = False) -> dict:
-    """What `edgekit bridge build` does: host = the Python extension (in place, when stale) plus the
-    CMake host build (static + shared library, golden test); cortex-m4 = the CMake cross build of
-    the library and the golden ELF, run under QEMU with `run`."""
-    out = Path(out_dir)
+    """What `edgekit bridge build` does: host = the Python extension (rebuilt in place when stale,
+    in a source checkout only) plus the CMake host build (static + shared library, golden test);
+    cortex-m4 = the CMake cross build of the library and the golden ELF, run under QEMU with `run`.
+    Everything CMake writes goes under `out_dir` (bridge-host/ or bridge-m4/)."""
     report: dict = {"target": target}
     if target == "host":
         from edgekit.bridge import build
 
         built = build.ensure_built()
-        report["python_extension"] = str(built or build.installed_extensions()[0])
+        installed = build.installed_extensions()
+        report["python_extension"] = str(built or (installed[0] if installed else "missing"))
         report["python_extension_rebuilt"] = built is not None
-        if which("cmake"):
-            build_dir = cmake_build("host", out / "bridge-host")
-            report["static_library"] = str(build_dir / "libedgekit_bridge.a")
-            report["shared_library"] = str(build_dir / "libedgekit_bridge.so")
-            exe = build_dir / "test_golden"
-        else:
-            exe = build_host_golden(out / "bridge-host")
-        report["golden_test"] = str(exe)
+        build_dir = cmake_build("host", Path(out_dir) / "bridge-host")
+        report["build_dir"] = str(build_dir)
+        report["static_library"] = str(build_dir / "libedgekit_bridge.a")
+        report["shared_library"] = str(build_dir / "libedgekit_bridge.so")
+        report["golden_test"] = str(build_dir / "test_golden")
         if run:
-            proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+            proc = subprocess.run([report["golden_test"]], capture_output=True, text=True, timeout=120)
             report.update(golden_exit_status=proc.returncode, golden_output=proc.stdout.strip().splitlines())
     elif target == "cortex-m4":
-        if which("cmake"):
-            build_dir = cmake_build("cortex-m4", out / "bridge-m4")
-            report["static_library"] = str(build_dir / "libedgekit_bridge.a")
-        elf = build_m4_golden(out / "bridge-m4")
-        report["golden_elf"] = str(elf)
+        build_dir = cmake_build("cortex-m4", Path(out_dir) / "bridge-m4")
+        report["build_dir"] = str(build_dir)
+        report["static_library"] = str(build_dir / "libedgekit_bridge.a")
+        report["golden_elf"] = str(build_dir / "test_golden.elf")
         if run:
-            proc = run_qemu(elf)
+            proc = run_qemu(report["golden_elf"])
             report.update(golden_exit_status=proc.returncode, golden_output=proc.stdout.strip().splitlines())
     else:
         raise ToolchainError(f"target {target!r}; expected host or cortex-m4")
     return report
 
 
-def build_host_bench(out_dir: Path | str, *, debug_info: bool = False) -> Path:
-    """The C micro-benchmark (firmware_bridge/bench/bench_bridge.c), -O2 like the M4 build."""
-    cc = require("gcc", "gcc")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    exe = out / "bench_bridge"
-    _run([cc, "-std=c99", "-O2", *SPEED_FLAGS, *(("-g",) if debug_info else ()), f"-I{INCLUDE}", f"-I{GOLDEN}",
-          str(BRIDGE_DIR / "bench" / "bench_bridge.c"), str(BRIDGE_DIR / "tests" / "golden_data.S"),
-          *map(str, SOURCES), "-lm", "-o", str(exe)], "benchmark build")
-    return exe
-
-
 def instructions_per_sample(exe: Path | str, small: int = 6400, large: int = 12800) -> float:
     """Instructions per pushed sample under valgrind --tool=callgrind: the difference of two runs
     of different lengths, which cancels start-up and init."""
-    require("valgrind", "valgrind")
+    valgrind = require("valgrind")
     counts = []
     for n in (small, large):
-        proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(exe), str(n), "1"],
+        proc = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", str(exe), str(n), "1"],
                               capture_output=True, text=True, timeout=600)
         m = re.search(r"refs:\s+([\d,]+)", proc.stderr)
         if proc.returncode != 0 or m is None:

@@ -1,4 +1,7 @@
-"""`edgekit bridge build|golden|size`: the C99 feature bridge."""
+"""`edgekit bridge build|golden|size`: the C99 feature bridge.
+
+Every command writes under its `--out`, or under edgekit's user cache when none is given
+(`EDGEKIT_CACHE_DIR` moves it), never into the installed package, and says where it wrote."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import click
 
 from edgekit.cli.render import emit_json, table
 
+OUT = click.Path(file_okay=False, path_type=Path)
+
 
 @click.group()
 def bridge() -> None:
@@ -16,58 +21,67 @@ def bridge() -> None:
 
 @bridge.command()
 @click.option("--target", type=click.Choice(["host", "cortex-m4"]), default="host", show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True,
-              help="Build directory (bridge-host/ or bridge-m4/ inside it).")
+@click.option("--out", type=OUT, default=None,
+              help="Build folder; CMake builds into bridge-host/ or bridge-m4/ inside it "
+                   "[default: bridge/ in edgekit's user cache].")
 @click.option("--run", is_flag=True, help="Also run the golden-vector test (under QEMU for cortex-m4).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def build(target: str, out: Path, run: bool, as_json: bool) -> None:
-    """Build the library (and the Python extension for host) plus the golden-vector test."""
+def build(target: str, out: Path | None, run: bool, as_json: bool) -> None:
+    """Build the library (and, in a source checkout, refresh the Python extension for host) plus
+    the golden-vector test, with CMake."""
     from edgekit.bridge.toolchain import build_target
+    from edgekit.resources import cache_dir
 
-    report = build_target(target, out, run=run)
+    report = build_target(target, out or cache_dir("bridge"), run=run)
     if as_json:
         emit_json(report)
     else:
-        table(f"bridge build ({target})", ["", "value"],
+        table(f"bridge build ({target}) in {report['build_dir']}", ["", "value"],
               [[k, "\n".join(v) if isinstance(v, list) else v] for k, v in report.items()])
     if run and report.get("golden_exit_status", 0) != 0:
         raise SystemExit(1)
 
 
 @bridge.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory for the vectors (default: firmware_bridge/golden, which is committed).")
+@click.option("--out", type=OUT, default=None,
+              help="Folder for the vectors [default: golden/ in edgekit's user cache]. The committed "
+                   "vectors the C tests embed are firmware_bridge/golden/: to update them in a checkout, "
+                   "pass --out firmware_bridge/golden.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def golden(out: Path | None, as_json: bool) -> None:
     """Write the golden input/output vectors and config headers from the Python reference."""
-    from edgekit.bridge.golden import GOLDEN_DIR, write_golden
+    from edgekit.bridge.golden import write_golden
 
-    paths = write_golden(out or GOLDEN_DIR)
+    paths = write_golden(out)
     rows = [[str(p), p.stat().st_size] for p in paths]
+    total = sum(n for _, n in rows)
     if as_json:
-        emit_json({"files": [{"path": p, "bytes": n} for p, n in rows], "total_bytes": sum(n for _, n in rows)})
+        emit_json({"out_dir": str(paths[0].parent), "files": [{"path": p, "bytes": n} for p, n in rows],
+                   "total_bytes": total})
     else:
-        table("golden vectors", ["file", "bytes"], rows + [["total", sum(n for _, n in rows)]])
+        table(f"golden vectors written to {paths[0].parent}", ["file", "bytes"], rows + [["total", total]])
 
 
 @bridge.command()
 @click.option("--opt", type=click.Choice(["-O2", "-Os"]), default="-O2", show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build/bridge-size"),
-              show_default=True)
+@click.option("--out", type=OUT, default=None,
+              help="CMake build folder for the probes [default: bridge/size/ in edgekit's user cache].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def size(opt: str, out: Path, as_json: bool) -> None:
+def size(opt: str, out: Path | None, as_json: bool) -> None:
     """Flash (text + data) and RAM per stream on Cortex-M4F for the default spec."""
     from edgekit.bridge.toolchain import m4_size_report
+    from edgekit.resources import cache_dir
 
-    report = m4_size_report(out, opt).as_dict()
+    report = m4_size_report(out or cache_dir("bridge", "size"), opt).as_dict()
     if as_json:
         emit_json(report)
         return
-    table(f"bridge on Cortex-M4F ({opt}), spec {report['spec_hash']}", ["", "bytes", "goal"], [
-        ["flash: bridge + libm + config", report["flash_bytes"], "<= 16384"],
-        ["flash: all library objects", report["library_text_bytes"] + report["library_data_bytes"], ""],
-        ["RAM: ek_bridge_t", report["ram_state_bytes"], ""],
-        ["RAM: workspace", report["ram_workspace_bytes"], ""],
-        ["RAM per stream", report["ram_per_stream_bytes"], "<= 2048"],
-        ["stack of ek_bridge_push", report["stack_bytes_push"], ""],
-    ])
+    table(f"bridge on Cortex-M4F ({opt}), spec {report['spec_hash']}, built in {report['build_dir']}",
+          ["", "bytes", "goal"], [
+              ["flash: bridge + libm + config", report["flash_bytes"], "<= 16384"],
+              ["flash: all library objects", report["library_text_bytes"] + report["library_data_bytes"], ""],
+              ["RAM: ek_bridge_t", report["ram_state_bytes"], ""],
+              ["RAM: workspace", report["ram_workspace_bytes"], ""],
+              ["RAM per stream", report["ram_per_stream_bytes"], "<= 2048"],
+              ["stack of ek_bridge_push", report["stack_bytes_push"], ""],
+          ])

@@ -3,8 +3,8 @@
  * there one instruction takes 1 ns of virtual time and SysTick, on the 25 MHz core clock,
  * ticks every 40 instructions (calibrated: a 2,000,000-instruction loop reads 50,000 ticks).
  * Deterministic, so it compares builds exactly; it counts instructions, not M4 cycles, and the
- * library is built as CMake builds it (Release: -O3; edgekit bridge size measures -O2).
- *   cmake -S firmware_bridge -B build/bridge-m4 -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake
+ * library is built at build.json's optimisation level, like edgekit bridge size's probes.
+ *   cmake --preset cortex-m4 -S firmware_bridge -B build/bridge-m4
  *   cmake --build build/bridge-m4 --target bench_bridge_m4.elf
  *   qemu-system-arm -M mps2-an386 -nographic -semihosting -icount shift=0 -kernel build/bridge-m4/bench_bridge_m4.elf */
 #include <stdint.h>

@@ -1,5 +1,5 @@
 # Cortex-M4F (hard float) with Debian's gcc-arm-none-eabi + libnewlib-arm-none-eabi.
-#   cmake -S firmware_bridge -B build/bridge-m4 -DCMAKE_TOOLCHAIN_FILE=firmware_bridge/cmake/arm-none-eabi.cmake
+#   cmake --preset cortex-m4 -S firmware_bridge -B build/bridge-m4   (CMakePresets.json names this file)
 set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 set(CMAKE_C_COMPILER arm-none-eabi-gcc)

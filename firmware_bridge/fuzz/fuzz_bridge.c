@@ -1,8 +1,8 @@
 /* libFuzzer harness: random configs (the generated ones and mutations of them) and random
  * streams full of NaN, +-Inf, huge, denormal and -1 values.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Igolden fuzz/fuzz_bridge.c src/ek_[a-z]*.c -lm
- *   ./a.out -max_total_time=60
+ *   cmake --preset fuzz -S firmware_bridge -B build/bridge-fuzz && cmake --build build/bridge-fuzz
+ *   build/bridge-fuzz/fuzz_bridge -max_total_time=60
  *
  * Findings: any sanitizer report, a crash, or a broken contract (abort):
  * - init must refuse or accept without touching memory beyond the workspace it was given;

@@ -21,6 +21,10 @@ enum {
     EK_SECTION_HELD, EK_SECTION_RINGS, EK_SECTION_PREV, EK_SECTION_MOMENTS, EK_SECTION_EXTREMA, EK_SECTION_ENERGY,
     EK_SECTION_ZCR, EK_SECTION_CORR, EK_SECTION_DFT, EK_SECTION_COUNT
 };
+/* C99 static assert (a negative array size does not compile): the public header sizes
+ * ek_bridge_t.sections by hand, and ek_layout writes EK_SECTION_COUNT entries into it. */
+typedef char ek_sections_fit_in_ek_bridge_t[
+    sizeof(((ek_bridge_t *)0)->sections) / sizeof(uint32_t) >= EK_SECTION_COUNT ? 1 : -1];
 
 /* ek_config.c */
 int ek_signal_available(const ek_bridge_config_t *config, uint32_t signal);

@@ -12,7 +12,8 @@ from edgekit.bridge import Bridge, binding
 from edgekit.bridge import config as cfgmod
 from edgekit.bridge.binding import CConfig, ffi, lib
 from edgekit.bridge.golden import kitchen_sink_spec
-from edgekit.bridge.toolchain import GOLDEN, INCLUDE
+from edgekit.bridge.build import extension_options
+from edgekit.bridge.golden import committed_golden_dir
 from edgekit.errors import SpecError
 from edgekit.features import FeatureSpec, InputSpec
 
@@ -46,19 +47,18 @@ def test_generated_header_compiles_and_matches(name, tmp_path):
                     f'  printf("%u %u %d\\n", (unsigned)(EK_SPEC_{upper}_WORKSPACE_WORDS), '
                     f'(unsigned)ek_bridge_workspace_words(&ek_spec_{name}), (int)ek_bridge_config_check(&ek_spec_{name}));\n'
                     "  return 0; }\n")
-    from edgekit.bridge.toolchain import SOURCES
-
+    c = extension_options()  # build.json's sources and flags
     exe = tmp_path / "check"
-    subprocess.run(["gcc", "-std=c99", "-Wall", "-Werror", f"-I{INCLUDE}", f"-I{tmp_path}", str(prog),
-                    *map(str, SOURCES), "-lm", "-o", str(exe)], check=True, capture_output=True)
+    subprocess.run(["gcc", *c["extra_compile_args"], "-Wall", "-Werror", *(f"-I{d}" for d in c["include_dirs"]),
+                    f"-I{tmp_path}", str(prog), *c["sources"], "-lm", "-o", str(exe)], check=True, capture_output=True)
     macro, runtime, status = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
     assert int(status) == 0 and int(macro) == int(runtime) == cfgmod.bridge_config(spec).workspace_words()
 
 
 def test_committed_headers_are_current():
     for name, make in SPECS.items():
-        assert (GOLDEN / f"ek_spec_{name}.h").read_text() == cfgmod.generate_header(make(), name), (
-            f"golden/ek_spec_{name}.h is stale: run `edgekit bridge golden`")
+        assert (committed_golden_dir() / f"ek_spec_{name}.h").read_text() == cfgmod.generate_header(make(), name), (
+            f"golden/ek_spec_{name}.h is stale: run `edgekit bridge golden --out firmware_bridge/golden`")
 
 
 def test_python_refuses_what_the_c_cannot_compute():

@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 
 from edgekit.bridge import toolchain
+from tests.tools import require_tool
 
 SECONDS = int(os.environ.get("EDGEKIT_FUZZ_SECONDS", "60"))
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(toolchain.which("clang") is None, reason="clang not installed (apt-get install clang)")
 def test_fuzz_bridge_finds_nothing(tmp_path):
-    try:
-        exe = toolchain.build_fuzzer(tmp_path)
-    except toolchain.ToolchainError as err:
-        pytest.skip(f"clang cannot build a libFuzzer target here: {err}")
+    for tool in ("cmake", "clang"):
+        require_tool(tool)
+    require_tool("libFuzzer runtime", found=toolchain.libfuzzer_runtime() is not None)
+    exe = toolchain.build_fuzzer(tmp_path / "build")
     status, log, samples = toolchain.run_fuzzer(exe, tmp_path / "corpus", SECONDS)
     out = REPO / "build" / "bridge-tests"
     out.mkdir(parents=True, exist_ok=True)

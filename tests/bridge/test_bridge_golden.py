@@ -3,30 +3,30 @@ the host, under AddressSanitizer + UBSan, and on Cortex-M4F under QEMU (mps2-an3
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import numpy as np
-import pytest
 
 from edgekit.bridge import Bridge, toolchain
-from edgekit.bridge.golden import GOLDEN_DIR, decode_case, encode_case, golden_cases
-
-CROSS_MISSING = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm") if toolchain.which(t) is None]
+from edgekit.bridge.golden import committed_golden_dir, decode_case, encode_case, golden_cases
+from tests.tools import require_tool
 
 
 def test_committed_vectors_are_current_and_small():
     total = 0
+    golden = committed_golden_dir()
     for case in golden_cases():
-        committed = (GOLDEN_DIR / f"{case.name}.bin").read_bytes()
-        assert committed == encode_case(case), (
-            f"golden/{case.name}.bin differs from the reference's output: run `edgekit bridge golden`")
-        total += len(committed) + (GOLDEN_DIR / f"ek_spec_{case.name}.h").stat().st_size
+        committed = (golden / f"{case.name}.bin").read_bytes()
+        assert committed == encode_case(case), (f"golden/{case.name}.bin differs from the reference's output: "
+                                                "run `edgekit bridge golden --out firmware_bridge/golden`")
+        total += len(committed) + (golden / f"ek_spec_{case.name}.h").stat().st_size
     assert total < 300_000, f"golden vectors are {total} bytes; keep them under ~300 KB"
 
 
 def test_binding_reproduces_golden_vectors():
     for case in golden_cases():
-        data = decode_case((GOLDEN_DIR / f"{case.name}.bin").read_bytes())
+        data = decode_case((committed_golden_dir() / f"{case.name}.bin").read_bytes())
         assert data["spec_hash"] == case.spec.hash()
         for hand, x, expected in data["segments"]:
             got = Bridge(case.spec, handedness=hand).push_block(x).astype(np.float64)
@@ -42,27 +42,29 @@ def _check_output(proc: subprocess.CompletedProcess, where: str) -> None:
         assert f"{name}: " in proc.stdout and "0 failures" in proc.stdout
 
 
-@pytest.mark.skipif(toolchain.which("gcc") is None, reason="gcc not installed")
 def test_host_golden_program(tmp_path):
+    require_tool("cmake")
     exe = toolchain.build_host_golden(tmp_path)
     _check_output(subprocess.run([str(exe)], capture_output=True, text=True, timeout=120), "the host")
 
 
-@pytest.mark.skipif(toolchain.which("gcc") is None, reason="gcc not installed")
 def test_golden_program_under_address_and_ub_sanitizers(tmp_path):
+    require_tool("cmake")
     try:
         exe = toolchain.build_host_golden(tmp_path, sanitize=True)
     except toolchain.ToolchainError as err:
-        pytest.skip(f"this gcc cannot build with -fsanitize=address,undefined: {err}")
+        if not re.search(r"cannot find \S*(asan|ubsan)", str(err)):  # only a missing runtime is a missing tool
+            raise
+        require_tool("ASan/UBSan runtime", found=False, install=f"the compiler's libasan and libubsan: {err}")
     proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300,
                           env={"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1", "UBSAN_OPTIONS": "print_stacktrace=1"})
     assert "runtime error" not in proc.stderr and "AddressSanitizer" not in proc.stderr, proc.stderr
     _check_output(proc, "the host with ASan + UBSan")
 
 
-@pytest.mark.skipif(bool(CROSS_MISSING), reason=f"{' and '.join(CROSS_MISSING)} not installed "
-                    f"(apt-get install {toolchain.CROSS_PACKAGES})")
 def test_cortex_m4f_golden_program_under_qemu(tmp_path):
+    for tool in ("cmake", "arm-none-eabi-gcc", "qemu-system-arm"):
+        require_tool(tool)
     elf = toolchain.build_m4_golden(tmp_path)
     proc = toolchain.run_qemu(elf, timeout_s=120)
     assert "FPU enabled" in proc.stdout, proc.stdout
