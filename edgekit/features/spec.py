@@ -53,9 +53,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Sequence, get_type_hints
+from typing import TYPE_CHECKING, Any, Sequence
+
+from pydantic import with_config
 
 from edgekit.data.cmi_schema import (
     ACC_COLUMNS,
@@ -67,6 +69,7 @@ from edgekit.data.cmi_schema import (
     TOF_PIXELS,
     TOF_SENSORS,
 )
+from edgekit.config_io import FORBID, parse, to_plain
 from edgekit.errors import SpecError
 from edgekit.features import catalog
 
@@ -195,6 +198,7 @@ class Families:
     band_power: tuple[BandPower, ...] = ()
 
 
+@with_config(FORBID)  # unknown keys are errors, in every object nested in a spec
 @dataclass(frozen=True)
 class FeatureSpec:
     inputs: InputSpec = InputSpec()
@@ -219,7 +223,7 @@ class FeatureSpec:
 
     # --- identity and serialisation ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"format": SPEC_FORMAT, **_to_jsonable(self)}
+        return {"format": SPEC_FORMAT, **to_plain(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FeatureSpec":
@@ -227,7 +231,7 @@ class FeatureSpec:
         found = data.pop("format", SPEC_FORMAT)
         if found != SPEC_FORMAT:
             raise SpecError(f"feature spec format {found!r}; this edgekit reads format {SPEC_FORMAT}")
-        return _from_jsonable(cls, data, "spec")
+        return parse(cls, data, "feature spec", error=SpecError)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -335,55 +339,3 @@ def _spec_for_channels(cls, channels: tuple[str, ...], dt: float, units: Sequenc
     extra = tuple(c for c in channels if c not in used and not c.startswith("tof_"))
     inputs = InputSpec(acc=acc, acc_scale=acc_scale, rot=rot, gyro=gyro, thm=thm, tof_sensors=tof_sensors, extra=extra)
     return cls(inputs=inputs, sample_period_s=dt, mirror=mirror, families=default_families(inputs, dt))
-
-
-# --- generic, strict (de)serialisation of the nested frozen dataclasses ---------------------
-def _to_jsonable(value: Any) -> Any:
-    if is_dataclass(value):
-        return {f.name: _to_jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple):
-        return [_to_jsonable(v) for v in value]
-    return value
-
-
-def _from_jsonable(tp: Any, value: Any, where: str) -> Any:
-    import types
-    import typing
-
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        (inner,) = [o for o in options if o is not type(None)]
-        return _from_jsonable(inner, value, where)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise SpecError(f"{where}: expected a list, got {value!r}")
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_jsonable(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
-        if len(args) != len(value):
-            raise SpecError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_from_jsonable(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            raise SpecError(f"{where}: {value!r} is not one of {[m.value for m in tp]}") from None
-    if isinstance(tp, type) and is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise SpecError(f"{where}: expected an object, got {value!r}")
-        hints = get_type_hints(tp)
-        known = {f.name for f in fields(tp)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise SpecError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
-        return tp(**{k: _from_jsonable(hints[k], v, f"{where}.{k}") for k, v in value.items()})
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if tp in (int, str, bool) and type(value) is tp:
-        return value
-    raise SpecError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r}")

@@ -32,53 +32,42 @@ probability and `jitter_std` at 0 the augmenter returns its inputs unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from edgekit.config_io import ConfigError, Fraction, NonNegative, NonNegativeInt, PositiveFloat, Probability, check
 from edgekit.errors import EdgekitError
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    jitter_std: float = 0.0
-    time_mask_p: float = 0.0
-    time_mask_max: float = 0.1  # fraction of the sequence's real length
-    feature_mask_p: float = 0.0
-    feature_mask_max: int = 2
-    drift_p: float = 0.0
-    drift_std: float = 0.05
-    shift_p: float = 0.0
-    shift_max: int = 8
-    stretch_p: float = 0.0
-    stretch_range: tuple[float, float] = (0.9, 1.1)
-    mixup_p: float = 0.0
-    mixup_alpha: float = 0.4
-    cutmix_p: float = 0.0
-    cutmix_alpha: float = 1.0
-    mirror_p: float = 0.0
+    jitter_std: NonNegative = 0.0
+    time_mask_p: Probability = 0.0
+    time_mask_max: Fraction = 0.1  # fraction of the sequence's real length
+    feature_mask_p: Probability = 0.0
+    feature_mask_max: NonNegativeInt = 2
+    drift_p: Probability = 0.0
+    drift_std: NonNegative = 0.05
+    shift_p: Probability = 0.0
+    shift_max: NonNegativeInt = 8
+    stretch_p: Probability = 0.0
+    stretch_range: tuple[PositiveFloat, PositiveFloat] = (0.9, 1.1)
+    mixup_p: Probability = 0.0
+    mixup_alpha: PositiveFloat = 0.4
+    cutmix_p: Probability = 0.0
+    cutmix_alpha: PositiveFloat = 1.0
+    mirror_p: Probability = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "stretch_range", tuple(float(v) for v in self.stretch_range))
-        for f in fields(self):
-            if f.name.endswith("_p") and not 0.0 <= getattr(self, f.name) <= 1.0:
-                raise EdgekitError(f"augment {f.name} must be a probability in [0, 1], got {getattr(self, f.name)}")
+        check(self)
         if self.mixup_p + self.cutmix_p > 1.0:
-            raise EdgekitError(f"mixup_p + cutmix_p must be <= 1 (a sample gets one of them), got "
-                               f"{self.mixup_p} + {self.cutmix_p}")
-        for name in ("jitter_std", "drift_std", "shift_max", "feature_mask_max"):
-            if getattr(self, name) < 0:
-                raise EdgekitError(f"augment {name} must be >= 0, got {getattr(self, name)}")
-        if not 0.0 <= self.time_mask_max <= 1.0:
-            raise EdgekitError(f"augment time_mask_max is a fraction of the length in [0, 1], got {self.time_mask_max}")
-        lo, hi = self.stretch_range if len(self.stretch_range) == 2 else (0.0, -1.0)
-        if not 0.0 < lo <= hi:
-            raise EdgekitError(f"augment stretch_range must be (low, high) with 0 < low <= high, "
-                               f"got {self.stretch_range}")
-        if self.mixup_alpha <= 0 or self.cutmix_alpha <= 0:
-            raise EdgekitError(f"mixup_alpha and cutmix_alpha must be > 0, got {self.mixup_alpha}, {self.cutmix_alpha}")
+            raise ConfigError(f"mixup_p + cutmix_p must be <= 1 (a sample gets one of them), got "
+                              f"{self.mixup_p} + {self.cutmix_p}")
+        if self.stretch_range[0] > self.stretch_range[1]:
+            raise ConfigError(f"stretch_range must be (low, high) with low <= high, got {self.stretch_range}")
 
 
 def _check_right_padded(mask: Tensor) -> None:

@@ -4,15 +4,19 @@ One TOML table per section (`[data]`, `[features]`, `[teachers]`, `[student]`, `
 `[distill]`, `[device]`); `[train]` nests the optimizer (`[train.optim]`), losses
 (`[train.loss]`) and augmentations (`[train.augment]`), whose dataclasses live next to the code
 that reads them (`schedule.py`, `losses.py`, `augment.py`). Fields typed `Literal[...]` are
-choices: a recipe error names the key and the allowed values (see `recipe.py`). Models are named
-through the registry (`edgekit models list`), never by import path.
+choices and ranges sit on the fields: `edgekit.config_io` reads a recipe, and an error names the
+key and what is allowed. Models are named through the registry (`edgekit models list`), never by
+import path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, with_config
+
+from edgekit.config_io import FORBID, ConfigError, Fraction, NonNegativeInt, PositiveFloat, PositiveInt
 from edgekit.train.augment import AugmentConfig
 from edgekit.train.losses import LossConfig
 from edgekit.train.schedule import OptimConfig
@@ -23,7 +27,7 @@ SIMULATOR = "simulator"
 @dataclass
 class DataConfig:
     source: str = SIMULATOR  # "simulator" or a dataset path (`load_dataset` picks the loader)
-    simulate_sequences: int = 400  # simulator only
+    simulate_sequences: Annotated[int, Field(ge=10, description="at least 10 sequences")] = 400  # simulator only
     simulate_seed: int = 0
     simulate_subjects: int = 0  # 0 = the simulator's default (about one per 100 sequences, as in CMI)
     train_split: str | None = None  # loader `split=` for the training data (UCI-HAR: "train")
@@ -31,7 +35,7 @@ class DataConfig:
     extra_test_splits: list[str] = field(default_factory=list)  # also reported (UCI-HAR: ["test_exact"])
     test_source: str | None = None  # a separate labelled test file
     holdout_subjects: float = 0.2  # no test given: this fraction of subjects becomes the test set
-    length: int = 128  # samples per model input: longer sequences are cropped, shorter right-padded
+    length: PositiveInt = 128  # samples per model input: longer sequences are cropped, shorter right-padded
     keep: Literal["last", "first"] = "last"  # CMI: the gesture is at the end, keep the last samples
     window: int = 0  # > 0: cut long recordings into sliding windows of this many samples
     hop: int = 0  # window hop (0 = window // 2)
@@ -53,26 +57,32 @@ class ModelConfig:
 @dataclass
 class TeachersConfig:
     members: list[ModelConfig] = field(default_factory=list)
-    folds: int = 5  # subject-grouped, label-stratified
+    folds: Annotated[int, Field(ge=2, description="at least 2 folds")] = 5  # subject-grouped, label-stratified
     fold_seed: int = 0
-    epochs: int | None = None  # None = train.epochs
+    epochs: PositiveInt | None = None  # None = train.epochs
     # "nonneg_logloss": non-negative member weights minimising OOF log-loss of the pooled
     # log-probabilities; "logistic": multinomial logistic regression on the members' OOF log-probs
     stacking: Literal["nonneg_logloss", "logistic"] = "nonneg_logloss"
-    tta_shifts: list[int] = field(default_factory=list)  # extra views dropping the first s samples
+    tta_shifts: list[NonNegativeInt] = field(default_factory=list)  # extra views dropping the first s samples
+
+    def __post_init__(self) -> None:
+        names = [m.name for m in self.members]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"members names {names} repeat; each member is saved under its name, "
+                              f"give each a distinct model")
 
 
 @dataclass
 class StudentConfig:
     name: str = "modern_tcn_xs"
     options: dict[str, Any] = field(default_factory=dict)
-    epochs: int | None = None  # None = train.epochs
+    epochs: PositiveInt | None = None  # None = train.epochs
 
 
 @dataclass
 class DistillConfig:
-    alpha: float = 0.5  # weight of CE on the (smoothed) hard labels; 1 - alpha goes to KD
-    temperature: float = 2.0
+    alpha: Fraction = 0.5  # weight of CE on the (smoothed) hard labels; 1 - alpha goes to KD
+    temperature: PositiveFloat = 2.0
     soft_labels: Literal["stacked", "average"] = "stacked"  # which ensemble OOF probabilities to learn from
     physics_weight: float | None = None  # None = the student's own `physics_weight`
     pseudo_min_confidence: float = 0.0  # --unlabeled: keep sequences the ensemble is this sure of
@@ -80,10 +90,10 @@ class DistillConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 64
-    eval_batch_size: int = 256
-    ema_decay: float = 0.0  # 0 = off; the EMA weights are the ones evaluated and saved
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 64
+    eval_batch_size: PositiveInt = 256
+    ema_decay: Annotated[float, Field(ge=0, lt=1, description="0 (off) or a value in (0, 1)")] = 0.0  # 0 = off; the EMA weights are the ones evaluated and saved
     length_grouped: bool = True  # batch sequences of similar length; each batch is cut to its longest
     optim: OptimConfig = field(default_factory=OptimConfig)  # lr, warmup_frac, min_lr_ratio, grad_clip
     loss: LossConfig = field(default_factory=LossConfig)
@@ -98,6 +108,7 @@ class DeviceConfig:
     threads: int = 0  # torch CPU threads; 0 = torch's default
 
 
+@with_config(FORBID)  # unknown keys are errors, in every table nested in a recipe
 @dataclass
 class Recipe:
     name: str = "recipe"

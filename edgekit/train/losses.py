@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Sequence
+from typing import Annotated, Sequence
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import Tensor
 
+from edgekit.config_io import Fraction, NonNegative, PositiveFloat, check
 from edgekit.errors import EdgekitError
 
 
@@ -42,38 +44,23 @@ class ClassLoss(Enum):
 class LossConfig:
     """Loss options. `label_smoothing` applies to CE and focal only: MbLS and ACLS are calibration
     alternatives to label smoothing (their papers compare against it, not on top of it), and soft-F1
-    counts target mass as it is. `kind` also accepts its string value (`"focal"`) from a recipe."""
+    counts target mass as it is. `kind` may also be given by its value (`"focal"`)."""
 
     kind: ClassLoss = ClassLoss.CE
-    label_smoothing: float = 0.05
-    focal_gamma: float = 2.0
-    mbls_margin: float = 10.0
-    mbls_alpha: float = 0.1
-    acls_margin: float = 10.0
-    acls_alpha: float = 0.1  # weight of the whole ACLS regulariser
-    acls_beta: float = 0.1  # weight of its non-max (negative) term relative to the max term
-    binary_weight: float = 0.0  # target-vs-non-target BCE head, when the model has one
-    kd_alpha: float = 0.5  # distillation: kd_alpha·hard + (1 − kd_alpha)·T²·KL
-    kd_temperature: float = 4.0
-    physics_weight: float = 0.05  # Smooth-L1 reconstruction (students' physics head)
+    label_smoothing: Annotated[float, Field(ge=0, lt=1, description="a value in [0, 1)")] = 0.05
+    focal_gamma: NonNegative = 2.0
+    mbls_margin: NonNegative = 10.0
+    mbls_alpha: NonNegative = 0.1
+    acls_margin: NonNegative = 10.0
+    acls_alpha: NonNegative = 0.1  # weight of the whole ACLS regulariser
+    acls_beta: NonNegative = 0.1  # weight of its non-max (negative) term relative to the max term
+    binary_weight: NonNegative = 0.0  # target-vs-non-target BCE head, when the model has one
+    kd_alpha: Fraction = 0.5  # distillation: kd_alpha·hard + (1 − kd_alpha)·T²·KL
+    kd_temperature: PositiveFloat = 4.0
+    physics_weight: NonNegative = 0.05  # Smooth-L1 reconstruction (students' physics head)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.kind, ClassLoss):
-            try:
-                object.__setattr__(self, "kind", ClassLoss(str(self.kind).lower()))
-            except ValueError:
-                allowed = [k.value for k in ClassLoss]
-                raise EdgekitError(f"loss kind {self.kind!r} is not known; expected one of {allowed}") from None
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise EdgekitError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if not 0.0 <= self.kd_alpha <= 1.0:
-            raise EdgekitError(f"kd_alpha must be in [0, 1], got {self.kd_alpha}")
-        if self.kd_temperature <= 0:
-            raise EdgekitError(f"kd_temperature must be > 0, got {self.kd_temperature}")
-        for name in ("focal_gamma", "mbls_margin", "mbls_alpha", "acls_margin", "acls_alpha", "acls_beta",
-                     "binary_weight", "physics_weight"):
-            if getattr(self, name) < 0:
-                raise EdgekitError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check(self)
 
 
 def smooth_labels(target: Tensor, label_smoothing: float) -> Tensor:

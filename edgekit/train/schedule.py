@@ -18,11 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable
 
 import torch
+from pydantic import Field
 from torch import nn
 
+from edgekit.config_io import Fraction, NonNegative, PositiveFloat, check
 from edgekit.errors import EdgekitError
 
 
@@ -31,36 +33,23 @@ class OptimName(Enum):
     SCHEDULE_FREE = "schedule_free"
 
 
+_Beta = Annotated[float, Field(ge=0, lt=1, description="a number in [0, 1)")]
+
+
 @dataclass(frozen=True)
 class OptimConfig:
-    """`name` also accepts its string value (`"schedule_free"`) from a recipe."""
+    """`name` may also be given by its value (`"schedule_free"`), in a recipe or in code."""
 
     name: OptimName = OptimName.ADAMW
-    lr: float = 2e-3
-    weight_decay: float = 1e-2
-    warmup_frac: float = 0.05
-    min_lr_ratio: float = 0.01
-    grad_clip: float = 1.0  # max global grad norm (the loop clips); 0 = off
-    betas: tuple[float, float] = (0.9, 0.999)
+    lr: PositiveFloat = 2e-3
+    weight_decay: NonNegative = 1e-2
+    warmup_frac: Annotated[float, Field(ge=0, lt=1, description="a fraction in [0, 1)")] = 0.05
+    min_lr_ratio: Fraction = 0.01
+    grad_clip: NonNegative = 1.0  # max global grad norm (the loop clips); 0 = off
+    betas: tuple[_Beta, _Beta] = (0.9, 0.999)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, OptimName):
-            try:
-                object.__setattr__(self, "name", OptimName(str(self.name).lower()))
-            except ValueError:
-                allowed = [n.value for n in OptimName]
-                raise EdgekitError(f"optimizer {self.name!r} is not known; expected one of {allowed}") from None
-        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
-        if self.lr <= 0:
-            raise EdgekitError(f"lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0 or self.grad_clip < 0:
-            raise EdgekitError(f"weight_decay and grad_clip must be >= 0, got {self.weight_decay}, {self.grad_clip}")
-        if not 0.0 <= self.warmup_frac < 1.0:
-            raise EdgekitError(f"warmup_frac must be in [0, 1), got {self.warmup_frac}")
-        if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise EdgekitError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
-        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
-            raise EdgekitError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        check(self)
 
     def warmup_steps(self, total_steps: int) -> int:
         return int(round(self.warmup_frac * total_steps))

@@ -71,11 +71,19 @@ def test_json_round_trip_is_exact(make):
 
 def test_from_dict_rejects_unknown_keys_and_bad_values():
     data = FeatureSpec.cmi_default().to_dict()
-    with pytest.raises(SpecError, match="unknown keys"):
+    with pytest.raises(SpecError, match=r"unknown key 'colour'; allowed: \['inputs',"):
         FeatureSpec.from_dict({**data, "colour": "red"})
     bad = json.loads(json.dumps(data))
     bad["nan_policy"] = "interpolate"
-    with pytest.raises(SpecError, match="hold_last"):
+    with pytest.raises(SpecError, match=r"nan_policy: expected one of \['hold_last'\], got 'interpolate'"):
+        FeatureSpec.from_dict(bad)
+    bad = json.loads(json.dumps(data))
+    bad["families"]["jerk"]["chanels"] = bad["families"]["jerk"].pop("channels")
+    with pytest.raises(SpecError, match=r"unknown key 'families.jerk.chanels'; allowed in \[families.jerk\]"):
+        FeatureSpec.from_dict(bad)
+    bad = json.loads(json.dumps(data))
+    bad["gravity"] = "9.81"
+    with pytest.raises(SpecError, match="gravity: expected a number, got '9.81'"):
         FeatureSpec.from_dict(bad)
 
 

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from edgekit.train.config import Recipe
+from edgekit.train.config import Recipe, StudentConfig
 from edgekit.train.recipe import RecipeError, apply_overrides, dump_recipe, load_recipe, recipe_from_dict
 from edgekit.train.schedule import OptimName
 
@@ -42,6 +42,11 @@ def test_override_does_not_touch_the_input():
     ("student.options.hiden=3", ["student.options", "hiden"]),
     ("train.epochs=many", ["train.epochs", "'many'", "int"]),
     ("train.epochs=0", ["train.epochs", "positive"]),
+    ("train.epochs=2.0", ["train.epochs", "2.0", "integer"]),
+    ("train.optim.lr=0", ["train.optim.lr", "positive"]),
+    ("teachers.tta_shifts=[2, -1]", ["teachers.tta_shifts.1", "-1", ">= 0"]),
+    ("train.augment.cutmix_p=0.9", ["train.augment", "mixup_p + cutmix_p"]),
+    ("teachers.members.1.name=wavenet1d", ["teachers", "repeat"]),
     ("train.loss.kind=hinge", ["hinge", "focal", "soft_f1"]),
     ("train.optim.name=sgd", ["sgd", "adamw", "schedule_free"]),
     ("distill.soft_labels=best", ["distill.soft_labels", "stacked", "average"]),
@@ -77,3 +82,10 @@ def test_resolved_recipe_round_trips(tmp_path):
     path = tmp_path / "resolved.toml"
     path.write_text(text)
     assert load_recipe(path) == recipe
+
+
+def test_dump_recipe_quotes_non_ascii_keys():
+    recipe = Recipe(student=StudentConfig(options={"größe": 2, "名前": "ä", "plain": [1, 2]}))
+    data = tomllib.loads(dump_recipe(recipe, header="a header"))
+    assert data["student"]["options"] == {"größe": 2, "名前": "ä", "plain": [1, 2]}
+    assert recipe_from_dict({**data, "student": {"name": "modern_tcn_xs"}}).student.name == "modern_tcn_xs"

@@ -1,0 +1,64 @@
+"""`edgekit.config_io`: the one way configs are read, checked and written, and model.json options."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+
+import pytest
+
+from edgekit.config_io import ConfigError, parse, to_plain, to_toml
+from edgekit.train.augment import AugmentConfig
+from edgekit.train.schedule import OptimConfig, OptimName
+
+
+def test_code_built_configs_are_held_to_the_same_field_ranges():
+    cfg = OptimConfig(name="schedule_free", betas=[0.8, 0.9])  # lax in code: Enum by value, list for tuple
+    assert cfg.name is OptimName.SCHEDULE_FREE and cfg.betas == (0.8, 0.9)
+    with pytest.raises(ConfigError, match=r"OptimConfig: betas.1: expected a number in \[0, 1\), got 1.0"):
+        OptimConfig(betas=(0.9, 1.0))
+    with pytest.raises(ConfigError, match="AugmentConfig: shift_max: expected an integer >= 0, got -1"):
+        AugmentConfig(shift_max=-1)
+
+
+def test_parse_is_strict_and_names_dotted_keys():
+    assert parse(tuple[int, ...], [1, 2]) == (1, 2)
+    with pytest.raises(ConfigError, match=r"where: 1: expected an integer, got '2'"):
+        parse(tuple[int, ...], [1, "2"], "where")
+    with pytest.raises(ConfigError, match=r"opts.0: expected true or false, got 1"):
+        parse(list[bool], [1], key="opts")
+
+
+def test_a_root_dataclass_must_forbid_unknown_keys():
+    @dataclass
+    class Loose:
+        a: int = 1
+
+    with pytest.raises(TypeError, match="with_config"):
+        parse(Loose, {"a": 2})
+
+
+def test_to_toml_leaves_out_none_and_quotes_any_key():
+    data = {"name": "x", "gone": None, "t": {"größe": 1, "none": None, "list": [{"a": 1}]}}
+    text = to_toml(data, header="line one\nline two")
+    assert text.startswith("# line one\n# line two\n")
+    assert tomllib.loads(text) == {"name": "x", "t": {"größe": 1, "list": [{"a": 1}]}}
+
+
+def test_saved_model_options_are_plain_json_and_load_back(tmp_path):
+    import torch
+
+    from edgekit.models import create_model
+    from edgekit.models.teachers.resnet1d import ResNetStage
+    from edgekit.rundir import load_model, save_model
+
+    options = {"in_chs": 4, "num_classes": 3, "stem_chs": 8, "stages": (ResNetStage(8, 1, 1), ResNetStage(16, 1, 2))}
+    torch.manual_seed(0)
+    model = create_model("resnet1d", **options).eval()
+    save_model(tmp_path, model, "resnet1d", options)
+    saved = json.loads((tmp_path / "model.json").read_text())["options"]
+    assert saved["stages"][1] == to_plain(ResNetStage(16, 1, 2)) and "__dataclass__" not in json.dumps(saved)
+    again = load_model(tmp_path)
+    x = torch.randn(2, 20, 4)
+    torch.testing.assert_close(again(x), model(x))
