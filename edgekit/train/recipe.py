@@ -28,11 +28,19 @@ class RecipeError(EdgekitError):
 
 
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """`path` is a TOML file or, when no such file exists, the name of a shipped recipe
+    (`sim/quickstart` or `recipes/sim/quickstart.toml`: see `edgekit recipes list`)."""
+    from edgekit.resources import list_recipes, shipped_recipe
+
     path = Path(path)
     if not path.is_file():
-        raise RecipeError(f"recipe {path}: not found; recipes live in recipes/<dataset>/<name>.toml")
+        shipped = shipped_recipe(str(path))
+        if shipped is None:
+            raise RecipeError(f"recipe {path}: no such file, and not a shipped recipe (one of "
+                              f"{', '.join(list_recipes())}; `edgekit recipes cp NAME DEST` copies one out to edit)")
+        path = shipped
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"recipe {path}: not valid TOML: {exc}") from None
     raw.setdefault("name", path.stem)
