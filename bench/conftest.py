@@ -1,64 +1,33 @@
 """Shared fixtures of the benchmarks: where the real data lives, what machine this is.
 
-`../shared/data` (next to the repository; `EDGEKIT_SHARED_DATA` overrides it) is present for
-developers and CI but not for users, so every fixture that needs it skips, saying what it looked
-for. The machine description goes into each benchmark's `extra_info`, and the JSON written with
+`shared_data` is the test suite's fixture (`tests/conftest.py`: `../shared/data`, or
+`EDGEKIT_SHARED_DATA`; skips saying where it looked). The machine description
+(`edgekit.runtime.machine`) goes into each benchmark's `extra_info`, and the JSON written with
 `--benchmark-json` gets a `speedups` entry: within each group, every benchmark's median against
 the fastest one's.
 """
 
 from __future__ import annotations
 
-import os
-import platform
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests/ is not installed; its conftest holds the one shared_data fixture
 
-
-def shared_data_dir() -> Path:
-    return Path(os.environ.get("EDGEKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = shared_data_dir()
-    if not path.is_dir():
-        pytest.skip(f"no shared data at {path} (set EDGEKIT_SHARED_DATA to use another folder)")
-    return path
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info() -> dict:
-    """CPU, cores this process may use, Polars' thread pool and library versions."""
-    import numpy
-    import polars
-
-    info = {"cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(), "polars_threads": polars.thread_pool_size(), "python": platform.python_version(),
-            "numpy": numpy.__version__, "polars": polars.__version__}
-    for name in ("pandas", "scipy"):
-        try:
-            info[name] = __import__(name).__version__
-        except ImportError:
-            info[name] = None
-    return info
+from tests.conftest import shared_data  # noqa: E402,F401  (a fixture: pytest finds it here)
 
 
 @pytest.fixture(scope="session")
 def machine() -> dict:
-    return machine_info()
+    """CPU, usable cores, library versions and the size of Polars' thread pool."""
+    import polars
+
+    from edgekit.runtime.machine import machine_info
+
+    return {**machine_info(("numpy", "polars", "pandas", "scipy")), "polars_threads": polars.thread_pool_size()}
 
 
 def group_speedups(benchmarks) -> dict[str, dict[str, float]]:

@@ -13,7 +13,9 @@ Reads, when present (anything missing is skipped, saying so):
 - `bridge_size.json` (`edgekit bridge size --json`): flash and RAM on Cortex-M4F;
 - `bridge_callgrind.json` (`bench/bridge_callgrind.py`): C bridge instructions per sample.
 The generated markdown replaces what lies between `<!-- RESULTS -->` and `<!-- /RESULTS -->` in the
-README (the closing marker is added after the opening one when missing); nothing else is touched.
+README, and the model zoo table (`edgekit models list --markdown`) what lies between `<!-- MODELS -->`
+and `<!-- /MODELS -->` (a closing marker is added after its opening one when missing); nothing else
+is touched.
 """
 
 from __future__ import annotations
@@ -25,22 +27,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-OPEN, CLOSE = "<!-- RESULTS -->", "<!-- /RESULTS -->"
+
+from edgekit.formatting import format_cell, format_ratio, format_seconds  # noqa: E402
+from edgekit.runtime.machine import describe_machine  # noqa: E402
+
+RESULTS, MODELS = "RESULTS", "MODELS"  # the README's generated blocks: <!-- NAME --> ... <!-- /NAME -->
 EXTRA_KEYS = ("ns_per_sample", "us_per_sample_median", "instructions_per_sample", "precision", "batch",
               "size_bytes")
-
-
-def _time(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if seconds >= scale or unit == "ns":
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds:.3g} s"
-
-
-def _machine(extra: dict) -> str:
-    parts = [extra.get("cpu") or extra.get("machine"), f"{extra['cores']} cores" if extra.get("cores") else None]
-    versions = [f"{k} {extra[k]}" for k in ("python", "numpy", "polars", "onnxruntime", "torch") if extra.get(k)]
-    return ", ".join(p for p in parts + versions if p)
 
 
 def pytest_benchmark_tables(data: dict, source: str) -> list[str]:
@@ -56,20 +49,13 @@ def pytest_benchmark_tables(data: dict, source: str) -> list[str]:
                  "|---|---:|---:|---:|---:|" + "---:|" * len(extra_cols)]
         for b in sorted(benches, key=lambda b: b["stats"]["median"]):
             s, extra = b["stats"], b.get("extra_info", {})
-            cells = "".join(f" {_cell(extra.get(k))} |" for k in extra_cols)
-            lines.append(f"| {extra.get('model') or b['name']} | {_time(s['median'])} | {_time(s['min'])} | "
-                         f"{s['rounds']} | {s['median'] / fastest:.3g}x |{cells}")
-        machine = _machine(benches[0].get("extra_info", {}))
+            cells = "".join(f" {format_cell(extra.get(k))} |" for k in extra_cols)
+            lines.append(f"| {extra.get('model') or b['name']} | {format_seconds(s['median'])} | "
+                         f"{format_seconds(s['min'])} | {s['rounds']} | {format_ratio(s['median'] / fastest)} |{cells}")
+        extra = benches[0].get("extra_info", {})
+        machine = describe_machine({"cpu": extra.get("machine"), **extra})
         out.append("\n".join(lines + ([f"", f"Machine: {machine}."] if machine else [])))
     return out
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def runtime_section(data: dict) -> str:
@@ -80,9 +66,9 @@ def runtime_section(data: dict) -> str:
     if goals:
         speed, macs = goals.get("int8_vs_teachers_speedup_b1_t1"), goals.get("window128_vs_step_macs_ratio")
         text += ("\nGoals: INT8 student vs teacher ensemble at batch 1 on one thread: "
-                 f"{'n/a' if speed is None else f'{speed:.3g}x'} faster (goal >= 100x, "
+                 f"{format_ratio(speed) or 'n/a'} faster (goal >= 100x, "
                  f"{'met' if speed and speed >= 100 else 'not met'}); stateful step vs re-running a 128-sample "
-                 f"window: {'n/a' if macs is None else f'{macs:.3g}x'} fewer MACs per sample (goal >= 30x, "
+                 f"window: {format_ratio(macs) or 'n/a'} fewer MACs per sample (goal >= 30x, "
                  f"{'met' if macs and macs >= 30 else 'not met'}).\n")
     return text
 
@@ -95,7 +81,7 @@ def training_section(folder: Path) -> str | None:
         rows = json.loads(js.read_text())["rows"]
         keys = [k for k in rows[0] if k != "model"] if rows else []
         body = "\n".join(["| model |" + "".join(f" {k} |" for k in keys), "|---|" + "---:|" * len(keys)]
-                         + [f"| {r['model']} |" + "".join(f" {_cell(r.get(k))} |" for k in keys) for r in rows])
+                         + [f"| {r['model']} |" + "".join(f" {format_cell(r.get(k))} |" for k in keys) for r in rows])
     else:
         return None
     return "### UCI-HAR training (`bench/train_uci_har.py`)\n\n" + body + "\n"
@@ -163,13 +149,18 @@ def build(folder: Path) -> tuple[str, list[str]]:
     return header + "\n" + "\n".join(sections), notes
 
 
-def write_readme(readme: Path, body: str) -> None:
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name} -->", f"<!-- /{name} -->"
+
+
+def write_block(readme: Path, name: str, body: str) -> None:
+    start, end = markers(name)
     text = readme.read_text()
-    if OPEN not in text:
-        raise SystemExit(f"{readme}: no {OPEN} marker; add one where the results section belongs")
-    head, rest = text.split(OPEN, 1)
-    tail = rest.split(CLOSE, 1)[1] if CLOSE in rest else rest
-    readme.write_text(f"{head}{OPEN}\n{body.rstrip()}\n{CLOSE}{tail if tail.startswith(chr(10)) else chr(10) + tail}")
+    if start not in text:
+        raise SystemExit(f"{readme}: no {start} marker; add one where that section belongs")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1] if end in rest else rest
+    readme.write_text(f"{head}{start}\n{body.rstrip()}\n{end}{tail if tail.startswith(chr(10)) else chr(10) + tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,11 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.folder.is_dir():
         print(f"{args.folder}: no such results folder; run `make bench` first", file=sys.stderr)
         return 2
+    from edgekit.cli.models import readme_models_block
+
     body, notes = build(args.folder)
-    write_readme(args.readme, body)
+    write_block(args.readme, RESULTS, body)
+    write_block(args.readme, MODELS, readme_models_block())
     for note in notes:
         print(f"skipped: {note}", file=sys.stderr)
-    print(f"wrote the results section of {args.readme}")
+    print(f"wrote the results and models sections of {args.readme}")
     return 0
 
 

@@ -14,12 +14,13 @@ p50/p90/p99, throughput, size, MACs, ratios) for `bench/make_tables.py`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import REPO  # noqa: E402
 from edgekit.features import FeatureSpec  # noqa: E402
 from edgekit.runtime.bench import BenchModel, BenchOptions, _feeds, bench_models, ratio  # noqa: E402
 from edgekit.runtime.session import ModelSession  # noqa: E402
@@ -74,9 +75,10 @@ def model_files(tmp_path_factory) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def machine_extra(machine):
-    import onnxruntime
+    from edgekit.runtime.machine import version_of
 
-    return {**machine, "onnxruntime": onnxruntime.__version__, "threads": THREADS, "provider": "CPUExecutionProvider"}
+    return {**machine, "onnx": version_of("onnx"), "onnxruntime": version_of("onnxruntime"), "threads": THREADS,
+            "provider": "CPUExecutionProvider"}
 
 
 @pytest.mark.parametrize("key", list(LABELS))
@@ -102,7 +104,7 @@ def test_side_by_side(model_files):
     result["goals"] = {
         "int8_vs_teachers_speedup_b1_t1": ratio(result, LABELS["teachers"], LABELS["int8"]),
         "window128_vs_step_macs_ratio": ratio(result, LABELS["fp32"], LABELS["step"], what="macs")}
-    out = REPO / "results" / "bench"
+    out = Path(__file__).resolve().parents[1] / "results" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "runtime.json", result)
     write_text_atomic(out / "runtime.md", bench_markdown(result))

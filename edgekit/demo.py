@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from edgekit.formatting import (format_bytes, format_count, format_number, format_percent, format_ratio,
+                                 markdown_table)
 from edgekit.io import write_json_atomic, write_text_atomic
 from edgekit.resources import recipes_dir
 
@@ -74,15 +76,11 @@ def run_demo(out_dir: Path, *, n_sequences: int = 480, seed: int = 0, overrides:
 
 # --- the steps: each a library call ---------------------------------------------------------------
 def _simulate(path: Path, n_sequences: int, seed: int) -> dict:
-    from edgekit.data.simulator import SimConfig, simulate, write_simulation
+    from edgekit.data.simulator import SimConfig
+    from edgekit.pipeline import simulate_to
 
-    t0 = time.perf_counter()
-    data = simulate(n_sequences, seed=seed, config=SimConfig(n_subjects=max(5, n_sequences // SEQUENCES_PER_SUBJECT)))
-    simulate_s = time.perf_counter() - t0
-    written = write_simulation(data, path)
-    return {"sequences": n_sequences, "rows": data.train.height, "subjects": data.demographics.height,
-            "sample_period_s": data.sample_period_s, "simulate_s": round(simulate_s, 3),
-            "written": {k: str(v) for k, v in written.items()}}
+    subjects = max(5, n_sequences // SEQUENCES_PER_SUBJECT)
+    return simulate_to(path, n_sequences=n_sequences, seed=seed, config=SimConfig(n_subjects=subjects))
 
 
 def _inspect(path: Path) -> dict:
@@ -218,27 +216,29 @@ def summary_rows(reports: dict[str, dict]) -> list[dict]:
     return rows
 
 
-def summary_markdown(summary: dict) -> str:
-    def pct(v):
-        return "" if v is None else f"{100 * v:.1f}"
+SUMMARY_COLUMNS = ("model", "kind", "test acc %", "test macro-F1 %", "CMI score", "size", "MACs",
+                   "p50 ms (b1, 1 thr)", "speedup vs teachers", "stream p50 / p99 µs per sample")
 
-    def count(v):
-        return "" if v is None else f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} K"
 
-    def num(v, fmt="{:.3g}"):
-        return "" if v is None else fmt.format(v)
+def summary_cells(row: dict) -> list[str]:
+    """One `summary_rows` row as the text of its `SUMMARY_COLUMNS` cells (markdown and the CLI table)."""
+    stream = f"{row['stream_p50_us']:.0f} / {row['stream_p99_us']:.0f}" if row.get("stream_p50_us") else ""
+    return [row["model"], row.get("kind", ""), format_percent(row.get("accuracy")), format_percent(row.get("macro_f1")),
+            format_number(row.get("cmi_score")), format_bytes(row["size_bytes"]), format_count(row["macs"]),
+            format_number(row["p50_ms"]), format_ratio(row["speedup"]), stream]
 
-    lines = ["| model | kind | test acc % | test macro-F1 % | CMI score | size KiB | MACs | p50 ms (b1, 1 thr) | "
-             "speedup vs teachers | stream p50 / p99 µs per sample |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in summary["table"]:
-        stream = f"{r['stream_p50_us']:.0f} / {r['stream_p99_us']:.0f}" if r.get("stream_p50_us") else ""
-        lines.append(f"| {r['model']} | {r.get('kind', '')} | {pct(r.get('accuracy'))} | {pct(r.get('macro_f1'))} | "
-                     f"{num(r.get('cmi_score'))} | {num(r['size_bytes'] / 1024, '{:.0f}')} | {count(r['macs'])} | "
-                     f"{num(r['p50_ms'])} | {num(r['speedup'], '{:.3g}x')} | {stream} |")
+
+def summary_notes(summary: dict) -> str:
+    """The goals and the time each step took, below the table."""
     g = summary["goals"]
-    lines += ["", f"INT8 student vs this demo's small teacher ensemble, batch 1, one thread: "
-                  f"{num(g['int8_vs_teachers_speedup_b1_t1'])}x faster (the >= 100x goal is measured against the "
-                  "full-size ensemble by `make bench`); step model vs re-running a 128-sample window: "
-                  f"{num(g['window128_vs_step_macs_ratio'])}x fewer MACs per sample (goal >= 30x).",
-              f"Total {summary['total_s'] / 60:.1f} min: " + ", ".join(f"{k} {v:.0f} s" for k, v in summary["steps"].items())]
-    return "\n".join(lines) + "\n"
+    return (f"INT8 student vs this demo's small teacher ensemble, batch 1, one thread: "
+            f"{format_ratio(g['int8_vs_teachers_speedup_b1_t1'])} faster (the >= 100x goal is measured against the "
+            "full-size ensemble by `make bench`); step model vs re-running a 128-sample window: "
+            f"{format_ratio(g['window128_vs_step_macs_ratio'])} fewer MACs per sample (goal >= 30x).\n"
+            f"Total {summary['total_s'] / 60:.1f} min: "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in summary["steps"].items()) + "\n")
+
+
+def summary_markdown(summary: dict) -> str:
+    table = markdown_table(SUMMARY_COLUMNS, [summary_cells(r) for r in summary["table"]], left=2)
+    return table + "\n" + summary_notes(summary)

@@ -17,17 +17,9 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from edgekit.data.cmi_schema import TARGET_GESTURES
 from edgekit.errors import EdgekitError
+from edgekit.numeric import softmax  # noqa: F401  (re-exported: callers take it with the metrics)
 
 NON_TARGET = "non_target"
-
-
-def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Numerically stable softmax along `axis`, as float64 (float32 inputs stay float32)."""
-    z = np.asarray(logits)
-    z = z.astype(np.float64) if not np.issubdtype(z.dtype, np.floating) else z
-    z = z - np.max(z, axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def _labels(values: Any, class_names: Sequence[str], what: str) -> np.ndarray:

@@ -9,38 +9,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import polars as pl
-
-from edgekit.errors import DataError
-from edgekit.io import atomic_path, write_text_atomic
-
-TABLE_SUFFIXES = (".parquet", ".csv")
+from edgekit.data.long_table import table_suffix, write_table
+from edgekit.io import write_text_atomic
 
 
-def _check_table_suffix(path: Path) -> None:
-    if path.suffix not in TABLE_SUFFIXES:
-        raise DataError(f"{path}: unsupported table suffix {path.suffix!r}; expected one of {TABLE_SUFFIXES}")
-
-
-def write_table(frame: pl.DataFrame, path: Path) -> None:
-    """Write a Polars frame as Parquet or CSV (by suffix), atomically."""
-    path = Path(path)
-    _check_table_suffix(path)
-    with atomic_path(path) as tmp:
-        if path.suffix == ".parquet":
-            frame.write_parquet(tmp)
-        else:
-            frame.write_csv(tmp)
-
-
-def simulate_to(out: Path, *, n_sequences: int, seed: int = 0) -> dict:
-    """Simulate a CMI-schema dataset and write it (train table + demographics) at `out`."""
+def simulate_to(out: Path, *, n_sequences: int, seed: int = 0, config=None) -> dict:
+    """Simulate a CMI-schema dataset (`config`: a `SimConfig`, None for the default) and write it
+    (train table + demographics) at `out`."""
     from edgekit.data.simulator import simulate, write_simulation
 
     out = Path(out)
-    _check_table_suffix(out)
+    table_suffix(out)  # refuse a bad --out before the work
     start = time.perf_counter()
-    data = simulate(n_sequences, seed=seed)
+    data = simulate(n_sequences, seed=seed, config=config)
     simulate_s = time.perf_counter() - start
     paths = write_simulation(data, out)
     return {
@@ -59,7 +40,7 @@ def features_to(path: Path, out: Path, *, spec_name: str | None = None) -> dict:
     from edgekit.features import features_for_dataset, resolve_spec
 
     out = Path(out)
-    _check_table_suffix(out)
+    table_suffix(out)  # refuse a bad --out before the work
     ds = load_dataset(path)
     spec = resolve_spec(spec_name, ds)
     start = time.perf_counter()

@@ -16,15 +16,17 @@ RUN_DIR/
 ```
 A model is saved as `model.pt` (a state_dict, loaded with `weights_only=True`) next to
 `model.json` = {"name": registry name, "options": builder keyword arguments}; `load_model`
-rebuilds it through the registry. Option values that are dataclasses (also nested in lists, e.g.
-resnet1d's `stages`) are stored as `{"__dataclass__": "edgekit.module:Class", ...fields}` and
-rebuilt on load (only classes inside `edgekit`). Writes are atomic.
+rebuilds it through the registry. Options are stored as plain JSON (a dataclass as its fields) and
+read back like a recipe's (`model_options`: the builder's annotations say which tables are
+dataclasses, e.g. resnet1d's `stages`), so model.json never names a class. Writes are atomic.
 
 `edgekit train` also writes (see `edgekit/train/run.py`):
 ```
   data.json                + train_ids_digest (order of the training sequences), teacher_fingerprint
                              (hash of the recipe parts the teachers depend on), folds (val indices)
   teachers/<member>/fold<k>/done.json      fold finished: seconds, samples/s, val scores, history
+  teachers/<member>/fold<k>/stage.json, student/stage.json   inputs + fingerprint of the stage
+                             (+ model_sha256 of its model.pt); see edgekit/train/fingerprint.py
   teachers/<member>/fold<k>/val_logits.npy, <split>_logits.npy   (log-probabilities)
   teachers/<member>/oof_logits.npy, <split>_logits.npy           fold-averaged per member
   teachers/oof_logits.npy, <split>_logits.npy                    the STACKED ensemble
@@ -38,10 +40,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from edgekit.config_io import to_plain
 from edgekit.errors import EdgekitError
 from edgekit.io import atomic_path, write_json_atomic
 
@@ -78,11 +80,43 @@ class RunDir:
         return self.root / "teachers"
 
     @property
+    def ensemble(self) -> Path:
+        """The teacher ensemble's manifest: members, fitted stacker, fold count, CV report."""
+        return self.teachers / "ensemble.json"
+
+    @property
     def student(self) -> Path:
         return self.root / "student"
 
+    @property
+    def export(self) -> Path:
+        """`edgekit export`'s default output; made from the student, so retraining it removes this."""
+        return self.root / "export"
+
+    def is_run(self) -> bool:
+        """Whether `root` holds a run of `edgekit train` (its data.json names the training sequences)."""
+        try:
+            return "train_ids_digest" in json.loads(self.data.read_text())
+        except (OSError, ValueError, TypeError):
+            return False
+
     def member_fold(self, member: str, fold: int) -> Path:
         return self.teachers / member / f"fold{fold}"
+
+    # Files every model folder (a teacher's fold, a member's or the ensemble's folder, the student)
+    # names the same way; static because the training code is handed the folder, not the run.
+    CHECKPOINT_NAME = "checkpoint.pt"  # not a dataclass field: it has no annotation
+
+    @staticmethod
+    def checkpoint_in(folder: Path) -> Path:
+        """The per-epoch resume state of the model trained in `folder`."""
+        return Path(folder) / RunDir.CHECKPOINT_NAME
+
+    @staticmethod
+    def logits_in(folder: Path, split: str, kind: str = "") -> Path:
+        """`<split>_logits<kind>.npy` (log-probabilities): split `val`, `oof`, `test`, ...; kind
+        `""` or `"_average"` (the plain average beside the stacked ensemble)."""
+        return Path(folder) / f"{split}_logits{kind}.npy"
 
     def read_json(self, path: Path) -> Any:
         if not path.exists():
@@ -97,7 +131,7 @@ def save_model(folder: Path, model, name: str, options: dict[str, Any]) -> None:
     folder = Path(folder)
     with atomic_path(folder / "model.pt") as tmp:
         torch.save(model.state_dict(), tmp)
-    write_json_atomic(folder / "model.json", {"name": name, "options": _jsonable(dict(options))})
+    write_json_atomic(folder / "model.json", {"name": name, "options": to_plain(dict(options))})
 
 
 def load_model(folder: Path, map_location: str = "cpu"):
@@ -105,6 +139,7 @@ def load_model(folder: Path, map_location: str = "cpu"):
     import torch
 
     from edgekit.models.registry import create_model
+    from edgekit.train.recipe import model_options
 
     folder = Path(folder)
     meta_path, weights_path = folder / "model.json", folder / "model.pt"
@@ -112,40 +147,7 @@ def load_model(folder: Path, map_location: str = "cpu"):
         if not path.exists():
             raise EdgekitError(f"{folder}: missing {path.name}; expected a model saved by edgekit (model.pt + model.json)")
     meta = json.loads(meta_path.read_text())
-    model = create_model(meta["name"], **_from_jsonable(meta["options"]))
+    model = create_model(meta["name"], **model_options(meta["name"], meta["options"], f"{meta_path}: options"))
     model.load_state_dict(torch.load(weights_path, map_location=map_location, weights_only=True))
     return model.eval()
 
-
-def _jsonable(value: Any) -> Any:
-    """Builder options as JSON: dataclasses (also nested, e.g. stage specs) carry their class."""
-    from dataclasses import fields, is_dataclass
-
-    if is_dataclass(value) and not isinstance(value, type):
-        cls = type(value)
-        encoded = {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
-        return {"__dataclass__": f"{cls.__module__}:{cls.__qualname__}", **encoded}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _from_jsonable(value: Any) -> Any:
-    """Inverse of `_jsonable`; only edgekit's own classes may be rebuilt."""
-    import importlib
-
-    if isinstance(value, dict) and "__dataclass__" in value:
-        module, qualname = value["__dataclass__"].split(":")
-        if not module.startswith("edgekit."):
-            raise EdgekitError(f"model options name a class outside edgekit ({module}); refusing to load it")
-        cls = getattr(importlib.import_module(module), qualname)
-        return cls(**{k: _from_jsonable(v) for k, v in value.items() if k != "__dataclass__"})
-    if isinstance(value, dict):
-        return {k: _from_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_from_jsonable(v) for v in value)
-    return value

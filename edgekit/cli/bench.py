@@ -1,4 +1,4 @@
-"""`edgekit bench MODEL... [--threads 1,2] [--batch 1,64] [--runs N] [--json PATH] [--plot PATH]`."""
+"""`edgekit bench MODEL... [--threads 1,2] [--batch 1,64] [--runs N] [--out PATH] [--plot PATH] [--json]`."""
 
 from __future__ import annotations
 
@@ -32,12 +32,14 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
 @click.option("--length", type=click.IntRange(min=1), default=None,
               help="Window length in samples [default: each model's training window].")
 @click.option("--baseline", default=None, help="Label of the model the ratios are against [default: the first].")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the full result as JSON here ('-' prints it instead of the table).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the full result as JSON here.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a latency PNG here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON instead of the table.")
 def bench(models: tuple[str, ...], threads: str, batches: str, runs: int, warmup: int, max_seconds: float,
-          length: int | None, baseline: str | None, json_path: Path | None, plot_path: Path | None) -> None:
+          length: int | None, baseline: str | None, out_path: Path | None, plot_path: Path | None,
+          as_json: bool) -> None:
     """Latency, throughput, size and MACs of exported models side by side. MODEL is PATH or LABEL=PATH."""
     from edgekit.io import write_json_atomic
     from edgekit.runtime.bench import BenchModel, BenchOptions, bench_models
@@ -45,15 +47,14 @@ def bench(models: tuple[str, ...], threads: str, batches: str, runs: int, warmup
 
     options = BenchOptions(threads=_ints(threads, "--threads"), batches=_ints(batches, "--batch"), runs=runs,
                            warmup=warmup, max_seconds=max_seconds, length=length, baseline=baseline)
-    to_stdout = json_path is not None and str(json_path) == "-"
-    with console.status("benchmarking", spinner="dots") if not to_stdout else nullcontext():
+    with console.status("benchmarking", spinner="dots") if not as_json else nullcontext():
         result = bench_models([BenchModel.parse(m) for m in models], options)
     if plot_path is not None:
         result["plot"] = str(bench_plot(result, plot_path))
-    if to_stdout:
+    if out_path is not None:
+        write_json_atomic(out_path, result)
+    if as_json:
         emit_json(result)
         return
-    if json_path is not None:
-        write_json_atomic(json_path, result)
     click.echo(bench_markdown(result))  # markdown: plain text, never re-wrapped to the terminal width
 

@@ -24,7 +24,7 @@ def demo(out: Path, n_sequences: int, seed: int, bench_runs: int, quick: bool, a
          overrides: tuple[str, ...]) -> None:
     """The whole pipeline on simulated data, on CPU: simulate → features → teachers → student → INT8 →
     bench → stream. OVERRIDES are recipe key=value pairs (train.epochs=3)."""
-    from edgekit.demo import run_demo, summary_markdown
+    from edgekit.demo import SUMMARY_COLUMNS, run_demo, summary_cells, summary_notes
 
     def on_step(name: str, report: dict) -> None:
         if not as_json:
@@ -38,15 +38,9 @@ def demo(out: Path, n_sequences: int, seed: int, bench_runs: int, quick: bool, a
     if as_json:
         emit_json(summary)
         return
-    rows = [[r["model"], _pct(r.get("accuracy")), _pct(r.get("macro_f1")), _num(r.get("cmi_score")),
-             f"{r['size_bytes'] / 1024:.0f}", _count(r["macs"]), _num(r["p50_ms"]),
-             "" if r["speedup"] is None else f"{r['speedup']:.3g}x",
-             f"{r['stream_p50_us']:.0f} / {r['stream_p99_us']:.0f}" if r.get("stream_p50_us") else ""]
-            for r in summary["table"]]
-    table(f"edgekit demo → {summary['out_dir']} ({summary['total_s'] / 60:.1f} min)",
-          ["model", "acc %", "F1 %", "CMI", "KiB", "MACs", "p50 ms", "speedup", "stream µs p50/p99"],
-          rows)
-    click.echo(summary_markdown(summary).split("\n\n", 1)[1])
+    table(f"edgekit demo → {summary['out_dir']} ({summary['total_s'] / 60:.1f} min)", SUMMARY_COLUMNS,
+          [summary_cells(r) for r in summary["table"]])
+    click.echo(summary_notes(summary))
     click.echo("plots: " + ", ".join(summary["plots"]))
 
 
@@ -54,15 +48,3 @@ def _nothing():
     from contextlib import nullcontext
 
     return nullcontext()
-
-
-def _pct(v) -> str:
-    return "" if v is None else f"{100 * v:.1f}"
-
-
-def _num(v) -> str:
-    return "" if v is None else f"{v:.3g}"
-
-
-def _count(v) -> str:
-    return f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} K"

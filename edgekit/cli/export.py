@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from edgekit.cli.render import console, emit_json, table
+from edgekit.formatting import format_bytes, format_percent
 
 
 @click.command()
@@ -48,10 +49,10 @@ def _render(report: dict) -> None:
         parity = part.get("parity", {})
         acc = part.get(f"accuracy_{key}") if key in ("int8", "fp16") else (part.get("metrics") or {}).get("accuracy")
         agreement = parity.get("argmax_agreement", part.get("argmax_agreement_per_step"))
-        rows.append([key, Path(part["path"]).name, f"{part['size_bytes'] / 1024:.1f} KiB", parity.get("max_abs_diff"),
-                     agreement, "" if acc is None else f"{100 * acc:.2f} %"])
+        rows.append([key, Path(part["path"]).name, format_bytes(part["size_bytes"]), parity.get("max_abs_diff"),
+                     agreement, format_percent(acc, digits=2)])
     table(f"Export of {report['model']} for {report['target']['name']}",
-          ["model", "file", "size", "max |Δlogit|", "argmax agreement", "accuracy"], rows)
+          ["model", "file", "size", "max |Δlogit|", "argmax agreement", "accuracy %"], rows)
     int8 = report.get("int8")
     if int8:
         census = int8["runtime_census"]
@@ -62,6 +63,6 @@ def _render(report: dict) -> None:
             console.print(f"[yellow]{int8['advice']}[/yellow]")
     if report.get("engine"):
         engine = report["engine"]
-        console.print(f"TensorRT engine {engine['path']}: {engine['size_bytes'] / 1024:.1f} KiB, "
+        console.print(f"TensorRT engine {engine['path']}: {format_bytes(engine['size_bytes'])}, "
                       f"layer precisions {engine['layer_precisions']}")
     console.print(f"report: {report['report_path']}")

@@ -9,6 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from edgekit.formatting import format_cell
+
 console = Console()
 
 
@@ -31,7 +33,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     for i, col in enumerate(columns):
         t.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
-        t.add_row(*(_cell(v) for v in row))
+        t.add_row(*(format_cell(v) for v in row))
     print_wide(t)
 
 
@@ -45,9 +47,3 @@ def print_wide(renderable) -> None:
         console.print(renderable)
     else:
         Console(width=width).print(renderable)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)

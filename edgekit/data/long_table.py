@@ -1,4 +1,6 @@
-"""Generic long tables (one row per sample) and the table-reading pieces the CMI loader shares.
+"""Generic long tables (one row per sample), and the table-file pieces the CMI loader, the
+simulator and the CLI share: the suffixes edgekit reads and writes (`TABLE_SUFFIXES`), a lazy scan
+that names what is wrong with a file, and atomic writes (`write_table`).
 
 A long table has a sequence column, a subject column, a label column, an order column and any
 number of channel columns, in CSV or Parquet. It is read lazily with Polars so only the needed
@@ -23,6 +25,7 @@ import polars as pl
 from edgekit.data.dataset import UNLABELLED, SequenceDataset
 from edgekit.data.inspect import MEASURED_PERIOD_KEY, PERIOD_SOURCE_KEY, PeriodSource
 from edgekit.errors import DataError
+from edgekit.io import atomic_path
 
 CSV_SUFFIXES = (".csv", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -45,28 +48,51 @@ def scan_table(path: Path, numeric_overrides: Sequence[str] = (), parse_dates: b
         raise DataError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty; expected a header row and data rows")
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
     try:
         if suffix in PARQUET_SUFFIXES:
             lazy = pl.scan_parquet(path)
             lazy.collect_schema()  # surfaces a corrupt file here rather than at collect time
             return lazy
-        if suffix in CSV_SUFFIXES:
-            separator = "\t" if suffix == ".tsv" else ","
-            header = pl.scan_csv(path, separator=separator, n_rows=0).collect_schema().names()
-            overrides = {name: pl.Float32 for name in numeric_overrides if name in header}
-            return pl.scan_csv(
-                path,
-                separator=separator,
-                schema_overrides=overrides,
-                infer_schema_length=_CSV_INFER_ROWS,
-                try_parse_dates=parse_dates,
-            )
+        separator = csv_separator(suffix)
+        header = pl.scan_csv(path, separator=separator, n_rows=0).collect_schema().names()
+        overrides = {name: pl.Float32 for name in numeric_overrides if name in header}
+        return pl.scan_csv(
+            path,
+            separator=separator,
+            schema_overrides=overrides,
+            infer_schema_length=_CSV_INFER_ROWS,
+            try_parse_dates=parse_dates,
+        )
     except pl.exceptions.NoDataError:
         raise DataError(f"{path}: file is empty; expected a header row and data rows") from None
     except pl.exceptions.PolarsError as err:
         raise DataError(f"{path}: not a readable table ({_first_line(err)})") from None
-    raise DataError(f"{path}: unsupported table suffix {suffix!r}; expected one of {list(TABLE_SUFFIXES)}")
+
+
+def table_suffix(path: Path) -> str:
+    """The lower-case suffix of a table file, one of `TABLE_SUFFIXES` (a DataError otherwise)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise DataError(f"{path}: unsupported table suffix {suffix!r}; expected one of {list(TABLE_SUFFIXES)}")
+    return suffix
+
+
+def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write `frame` as Parquet, CSV or TSV (by suffix); the file appears atomically."""
+    path = Path(path)
+    suffix = table_suffix(path)
+    with atomic_path(path) as tmp:
+        if suffix in PARQUET_SUFFIXES:
+            frame.write_parquet(tmp)
+        else:
+            frame.write_csv(tmp, separator=csv_separator(suffix))
+    return path
+
+
+def csv_separator(suffix: str) -> str:
+    """The field separator of a CSV-family suffix (`.tsv` is tab-separated)."""
+    return "\t" if suffix == ".tsv" else ","
 
 
 def collect_table(lazy: pl.LazyFrame, path: Path) -> pl.DataFrame:

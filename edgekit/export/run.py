@@ -33,10 +33,10 @@ from edgekit.export.quantize import Activations, QuantizeOptions
 from edgekit.export.windows import Windows
 from edgekit.io import write_json_atomic
 from edgekit.rundir import RunDir
+from edgekit.runtime.metadata import RAW_SPEC_PREFIX
 
 REPORT_NAME = "export_report.json"
 DEFAULT_OUT = "export"
-RAW_SPEC_PREFIX = "raw:"  # feature_spec_hash of a model trained on raw channels (no FeatureSpec)
 
 
 @dataclass

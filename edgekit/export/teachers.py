@@ -39,16 +39,11 @@ class AveragedEnsemble(nn.Module):
 
 def load_teachers(run_dir: str | Path) -> tuple[AveragedEnsemble, list[str]]:
     run = RunDir(run_dir)
-    manifest = run.teachers / "ensemble.json"
-    if not manifest.exists():
-        raise EdgekitError(f"{run.root}: no teachers/ensemble.json; train with `--teacher ensemble` first")
-    names = json.loads(manifest.read_text())["members"]
-    members = []
-    for name in names:
-        folds = sorted((run.teachers / name).glob("fold*/model.pt"))
-        if not folds:
-            raise EdgekitError(f"{run.teachers / name}: no fold models (fold*/model.pt)")
-        members.append([load_model(p.parent) for p in folds])
+    if not run.ensemble.exists():
+        raise EdgekitError(f"{run.root}: no {run.ensemble.relative_to(run.root)}; train with `--teacher ensemble` first")
+    manifest = json.loads(run.ensemble.read_text())
+    names = manifest["members"]
+    members = [[load_model(run.member_fold(name, fold)) for fold in range(manifest["folds"])] for name in names]
     return AveragedEnsemble(members).eval(), names
 
 

@@ -4,7 +4,7 @@ For every model × thread count × batch size: a fresh onnxruntime session with 
 threads, `warmup` runs, then up to `runs` timed runs (stopping early after `max_seconds`) on fixed
 random inputs: window models take `(batch, length, channels)` (length = the model's training
 window unless given), step models one sample per stream `(batch, channels)` plus the zero state.
-Recorded per row: p50/p90/p99/mean/min latency, throughput (windows/s or samples/s), file size,
+Recorded per row: p50/p90/p99/mean/min/max latency, throughput (windows/s or samples/s), file size,
 MACs per inference at batch 1 (counted from the graph, `macs.py`), kind, precision, provider.
 
 Side by side: every row gets `speedup` = the baseline's p50 / its p50 at the same threads and
@@ -16,8 +16,6 @@ The machine (CPU model, cores) and library versions go with the result.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.numeric import distribution
+from edgekit.runtime.machine import machine_info
 from edgekit.runtime.macs import count_graph_macs
 from edgekit.runtime.session import CPU_PROVIDER, ModelSession
 
@@ -58,27 +58,6 @@ class BenchOptions:
     seed: int = 0
 
 
-def machine_info() -> dict:
-    """CPU model, usable cores and the versions of what the runtime runs on."""
-    import onnx
-    import onnxruntime
-
-    from edgekit import __version__
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu, "cores": cores, "python": platform.python_version(), "numpy": np.__version__,
-            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__, "edgekit": __version__,
-            "platform": platform.platform()}
-
-
 def _feeds(session: ModelSession, batch: int, length: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     meta = session.metadata
     channels = len(meta.channels)
@@ -89,12 +68,6 @@ def _feeds(session: ModelSession, batch: int, length: int, rng: np.random.Genera
     if len(meta.inputs) > 1:
         feeds[meta.inputs[1]] = np.ones((batch, length), dtype=bool)
     return feeds
-
-
-def _percentiles(ns: np.ndarray) -> dict[str, float]:
-    ms = ns / 1e6
-    return {"p50": float(np.percentile(ms, 50)), "p90": float(np.percentile(ms, 90)),
-            "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean()), "min": float(ms.min())}
 
 
 def time_session(session: ModelSession, feeds: dict[str, np.ndarray], runs: int, warmup: int,
@@ -150,15 +123,15 @@ def bench_models(models: Sequence[BenchModel], options: BenchOptions = BenchOpti
             for batch in options.batches:
                 feeds = _feeds(session, batch, length, np.random.default_rng(options.seed))
                 ns = time_session(session, feeds, options.runs, options.warmup, options.max_seconds)
-                latency = _percentiles(ns)
+                latency = distribution(ns / 1e6, digits=5)
                 row = {**described[model.label], "provider": provider, "threads": threads, "batch": batch,
-                       "runs": len(ns), "latency_ms": {k: round(v, 5) for k, v in latency.items()},
+                       "runs": len(ns), "latency_ms": latency,
                        "throughput_per_s": round(batch / (latency["mean"] / 1e3), 1),
                        "throughput_unit": "samples/s" if probe.is_step_model else "windows/s"}
                 rows.append(row)
                 notify(row)
     _add_ratios(rows, described, baseline)
-    return {"machine": machine_info(), "baseline": baseline,
+    return {"machine": machine_info(("numpy", "onnx", "onnxruntime")), "baseline": baseline,
             "options": {"threads": list(options.threads), "batches": list(options.batches), "runs": options.runs,
                         "warmup": options.warmup, "max_seconds": options.max_seconds, "length": options.length},
             "models": list(described.values()), "rows": rows, "per_sample": per_sample(rows)}

@@ -54,6 +54,9 @@ NORMALIZATION = PREFIX + "normalization"
 
 KIND_WINDOW = "window"
 KIND_STEP = "step"
+# The feature_spec_hash of a model trained on raw channels (no FeatureSpec) starts with this: the
+# exporter writes it, the stream refuses such a model (it computes features with the C bridge).
+RAW_SPEC_PREFIX = "raw:"
 
 
 @dataclass(frozen=True)

@@ -4,43 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-def _size(n: int) -> str:
-    return f"{n / 1024:.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.2f} MiB"
-
-
-def _count(n: int | None) -> str:
-    if n is None:
-        return ""
-    if n >= 1e9:
-        return f"{n / 1e9:.2f} G"
-    if n >= 1e6:
-        return f"{n / 1e6:.2f} M"
-    return f"{n / 1e3:.1f} K" if n >= 1e3 else str(n)
-
-
-def _times(value: float | None) -> str:
-    return "" if value is None else f"{value:.3g}x"
+from edgekit.formatting import format_bytes, format_count, format_number, format_ratio, markdown_table
+from edgekit.runtime.machine import describe_machine
 
 
 def bench_markdown(result: dict) -> str:
     """One row per model × threads × batch, with ratios against the baseline, then the machine."""
-    lines = [f"| model | kind | precision | threads | batch | p50 ms | p90 ms | p99 ms | throughput | size | MACs | "
-             f"speedup vs {result['baseline']} | MACs ratio |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    columns = ["model", "kind", "precision", "threads", "batch", "p50 ms", "p90 ms", "p99 ms", "throughput", "size",
+               "MACs", f"speedup vs {result['baseline']}", "MACs ratio"]
+    rows = []
     for r in result["rows"]:
         lat = r["latency_ms"]
         unit = "samples/s" if r["kind"] == "step" else "windows/s"
-        lines.append(f"| {r['label']} | {r['kind']} ({r['length']}) | {r['precision']} | {r['threads']} | "
-                     f"{r['batch']} | {lat['p50']:.4g} | {lat['p90']:.4g} | {lat['p99']:.4g} | "
-                     f"{r['throughput_per_s']:,.0f} {unit} | {_size(r['size_bytes'])} | {_count(r['macs'])} | "
-                     f"{_times(r['speedup'])} | {_times(r['macs_ratio'])} |")
-    m = result["machine"]
-    lines += ["", f"{m['cpu']}, {m['cores']} cores; onnxruntime {m['onnxruntime']} ({result['rows'][0]['provider']}), "
-                  f"onnx {m['onnx']}, numpy {m['numpy']}, Python {m['python']}, edgekit {m['edgekit']}. "
-                  f"Kind (n): window models over n samples, step models one sample. MACs per inference "
-                  f"at batch 1, counted from the ONNX graph."]
-    return "\n".join(lines) + "\n"
+        rows.append([r["label"], f"{r['kind']} ({r['length']})", r["precision"], r["threads"], r["batch"],
+                     *(format_number(lat[p], ".4g") for p in ("p50", "p90", "p99")),
+                     f"{r['throughput_per_s']:,.0f} {unit}", format_bytes(r["size_bytes"]), format_count(r["macs"]),
+                     format_ratio(r["speedup"]), format_ratio(r["macs_ratio"])])
+    provider = result["rows"][0]["provider"] if result["rows"] else "no rows"
+    return (markdown_table(columns, rows, left=3) + f"\n{describe_machine(result['machine'])}; {provider}. "
+            "Kind (n): window models over n samples, step models one sample. MACs per inference at batch 1, "
+            "counted from the ONNX graph.\n")
 
 
 def bench_plot(result: dict, path: str | Path) -> Path:
@@ -54,9 +37,11 @@ def bench_plot(result: dict, path: str | Path) -> Path:
 
 
 def stream_plot(summaries: dict[str, dict], path: str | Path) -> Path:
-    """Per-sample latency of streams (one bar per stream: p50, whisker to p99), in microseconds."""
+    """Per-sample latency of streams in microseconds, one row per stream: the mean, whisker to p99.
+    Means, not p50s: in window mode most samples only run the bridge and a few run the model, so
+    the p50 hides the model's cost that the mean carries."""
     from edgekit.plots import plot_latency
 
     items = [{"label": f"{name} ({s['mode']})", **s["latency_us"]} for name, s in summaries.items() if s["latency_us"]]
     return plot_latency({"per sample: bridge + model": items}, path, title="edgekit stream: latency per sample",
-                        unit="µs")
+                        unit="µs", center="mean")

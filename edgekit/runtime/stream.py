@@ -30,12 +30,11 @@ from typing import Callable, Iterable
 import numpy as np
 
 from edgekit.errors import EdgekitError
-from edgekit.runtime.metadata import ModelMetadata, read_metadata
+from edgekit.numeric import distribution, softmax
+from edgekit.runtime.metadata import RAW_SPEC_PREFIX, ModelMetadata, read_metadata
 from edgekit.runtime.session import ModelSession, check_spec_hash
 from edgekit.runtime.smoothing import SmoothingSpec
 from edgekit.runtime.sources import Event, Issue, Sample
-
-RAW_SPEC_PREFIX = "raw:"  # edgekit.export.run marks models trained on raw channels this way
 
 
 @dataclass(frozen=True)
@@ -86,21 +85,6 @@ class StreamSummary:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64)
-    e = np.exp(z - z.max())
-    return e / e.sum()
-
-
-def latency_stats(ns: np.ndarray) -> dict[str, float]:
-    if len(ns) == 0:
-        return {}
-    us = np.asarray(ns, dtype=np.float64) / 1e3
-    return {"p50": round(float(np.percentile(us, 50)), 2), "p90": round(float(np.percentile(us, 90)), 2),
-            "p99": round(float(np.percentile(us, 99)), 2), "max": round(float(us.max()), 2),
-            "mean": round(float(us.mean()), 2)}
 
 
 def bridge_for(meta: ModelMetadata, where: str, spec=None, handedness: int = 1):
@@ -221,7 +205,7 @@ class Streamer:
 
     def _emit(self, sample: Sample, final: bool) -> Prediction:
         logits = np.asarray(self._logits, dtype=np.float32)
-        probs = softmax(logits)
+        probs = softmax(logits.astype(np.float64))
         k = int(np.argmax(probs))
         pred = Prediction(sample.sequence, self._count - 1, sample.line, sample.time_s, k, self.class_names[k],
                           float(probs[k]), logits, final)
@@ -278,6 +262,6 @@ class Streamer:
             close()
             self._key = None
         summary.model_runs = self.model_runs - runs_before
-        summary.latency_us = latency_stats(np.asarray(latencies))
+        summary.latency_us = distribution(np.asarray(latencies, dtype=np.float64) / 1e3, digits=2)
         summary.wall_s = round(time.perf_counter() - started, 3)
         return summary

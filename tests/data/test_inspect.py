@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,6 @@ import pytest
 from edgekit.data import cmi_schema as cs
 from edgekit.data import inspect_dataset, load_cmi, load_long_table, load_uci_har, load_uea
 from edgekit.data.inspect import channel_group
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 def test_inspect_cmi(cmi_train_path, cmi_frame):
@@ -65,10 +62,9 @@ def test_channel_group():
     ]
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "uci_har" / "uci_har.json").is_file(), reason="../shared/data/uci_har absent")
-def test_inspect_real_uci_matches_documented_counts():
-    documented = json.loads((SHARED_DATA / "uci_har" / "uci_har.json").read_text())
-    report = inspect_dataset(load_uci_har(SHARED_DATA / "uci_har" / "uci_har.npz", "test"))
+def test_inspect_real_uci_matches_documented_counts(uci_har_path):
+    documented = json.loads(uci_har_path.with_suffix(".json").read_text())
+    report = inspect_dataset(load_uci_har(uci_har_path, "test"))
     assert list(report["class_balance"].values()) == documented["class_counts_test"]
     assert report["sample_period"] == {"period_s": 0.02, "rate_hz": 50.0, "source": "documented"}
     assert report["missing"] == {"body_acc": 0.0, "body_gyro": 0.0, "total_acc": 0.0}

@@ -3,8 +3,6 @@ kind of bad input, naming what is wrong."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -12,8 +10,6 @@ import pytest
 from edgekit.data import cmi_schema as cs
 from edgekit.data import load_cmi, load_dataset, load_long_table, load_uci_har, load_uea
 from edgekit.errors import DataError
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 # --- CMI ------------------------------------------------------------------------------------
@@ -185,10 +181,9 @@ def test_uci_npz_synthetic(tmp_path):
         load_uci_har(tmp_path / "har.npz", "train")
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "uci_har" / "uci_har.npz").is_file(), reason="../shared/data/uci_har absent")
 @pytest.mark.parametrize("split,n,subjects", [("train", 7415, 21), ("test", 2947, 9), ("test_exact", 2947, 9)])
-def test_uci_real_npz(split, n, subjects):
-    ds = load_uci_har(SHARED_DATA / "uci_har" / "uci_har.npz", split)
+def test_uci_real_npz(uci_har_path, split, n, subjects):
+    ds = load_uci_har(uci_har_path, split)
     assert len(ds) == n and {s.shape for s in ds.sequences} == {(128, 9)}
     assert len(set(ds.subjects)) == subjects and ds.labels.min() == 0 and ds.labels.max() == 5
     assert ds.channels == ("body_acc_x", "body_acc_y", "body_acc_z", "body_gyro_x", "body_gyro_y",

@@ -1,9 +1,8 @@
-"""Features on real UCI-HAR windows (../shared/data/uci_har), skipped when the data is absent."""
+"""Features on real UCI-HAR windows (`uci_har_path`, tests/conftest.py), skipped when the data is absent."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,14 +10,11 @@ import pytest
 from edgekit.data.dataset import SequenceDataset
 from edgekit.features import FeatureSpec, StreamingFeatures, features_for_dataset
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "uci_har"
-pytestmark = pytest.mark.skipif(not (DATA / "uci_har.npz").exists(), reason=f"no UCI-HAR data at {DATA}")
-
 
 @pytest.fixture(scope="module")
-def uci_windows() -> SequenceDataset:
-    meta = json.loads((DATA / "uci_har.json").read_text())
-    arrays = np.load(DATA / "uci_har.npz")
+def uci_windows(uci_har_path) -> SequenceDataset:
+    meta = json.loads(uci_har_path.with_suffix(".json").read_text())
+    arrays = np.load(uci_har_path)
     pick = np.arange(0, 2947, 100)  # 30 test windows across all activities
     channels = tuple(meta["channels"])
     return SequenceDataset(

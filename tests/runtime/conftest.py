@@ -4,13 +4,12 @@
   `edgekit.export.run.export_run` (cpu-int8: fp32 + INT8 window models, fp32 + INT8 step models),
   plus the raw simulator table the stream reads (with each sequence's handedness).
 - `uci_models`: a causal student fitted for a few steps on UCI-HAR features
-  (`../shared/data/uci_har`; skipped when absent), exported as window and step models.
+  (`uci_har_path` from tests/conftest.py; skipped when absent), exported as window and step models.
 Torch is imported inside the fixtures only, so the torch-free test can share them.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import polars as pl
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("EDGEKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
 SIM_SEQUENCES = 40
 STUDENT = "mbconv_tcn_causal_xs"
 
@@ -62,14 +60,6 @@ def sim_export(tmp_path_factory) -> Exported:
     return Exported(root / "run" / "export", stream_path, Path(report["fp32"]["path"]),
                     Path(report["step_fp32"]["path"]), Path(report["int8"]["path"]),
                     Path(report["step_int8"]["path"]))
-
-
-@pytest.fixture(scope="session")
-def uci_har_path() -> Path:
-    path = SHARED_DATA / "uci_har" / "uci_har.npz"
-    if not path.exists():
-        pytest.skip(f"no UCI-HAR at {path} (set EDGEKIT_SHARED_DATA to use another folder)")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -120,11 +110,3 @@ def uci_models(uci_har_path, tmp_path_factory):
     finally:
         torch.set_num_threads(threads)
     return folder, folder / "student.fp32.onnx", folder / "student.step.fp32.onnx", test_raw
-
-
-def long_table(ds, handedness: np.ndarray | None = None) -> pl.DataFrame:
-    """A SequenceDataset as the long table `edgekit stream` reads (sequence_id, sequence_counter, channels)."""
-    frame = ds.to_long_frame()
-    if handedness is not None:
-        frame = frame.with_columns(pl.Series("handedness", np.repeat(handedness, ds.lengths)))
-    return frame

@@ -28,7 +28,7 @@ def test_bench_rows_ratios_and_macs(sim_export):
     assert rows[("int8", 1, 1)]["macs"] == base["macs"] > 0
     macs_ratio = ratio(result, "window", "step", what="macs")
     assert macs_ratio == pytest.approx(base["macs"] / rows[("step", 1, 1)]["macs"]) and macs_ratio >= 30
-    assert {"cpu", "cores", "onnxruntime", "numpy", "python"} <= set(result["machine"])
+    assert {"cpu", "cores", "onnxruntime", "onnx", "numpy", "python", "edgekit"} <= set(result["machine"])
     assert len(result["per_sample"]) == 3
     table = bench_markdown(result)
     assert sum(line.startswith("| ") for line in table.splitlines()) == len(result["rows"]) + 1 and "speedup vs window" in table
@@ -54,11 +54,14 @@ def test_bench_cli_json_plot_and_errors(sim_export, tmp_path):
     out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
     result = CliRunner().invoke(main, ["bench", f"fp32={sim_export.window}", str(sim_export.step_int8),
                                        "--threads", "1", "--batch", "1,2", "--runs", "5", "--warmup", "1",
-                                       "--json", str(out_json), "--plot", str(out_png)])
+                                       "--out", str(out_json), "--plot", str(out_png)])
     assert result.exit_code == 0, result.output
     data = json.loads(out_json.read_text())
     assert [r["label"] for r in data["rows"]] == ["fp32", "fp32", "student.step.int8", "student.step.int8"]
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "| fp32 |" in result.output
+    printed = CliRunner().invoke(main, ["bench", str(sim_export.step), "--runs", "5", "--warmup", "1", "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert [r["label"] for r in json.loads(printed.output)["rows"]] == ["student.step.fp32"]  # JSON only
     bad = CliRunner().invoke(main, ["bench", str(sim_export.window), "--threads", "0"])
     assert bad.exit_code == 2 and "--threads" in bad.output
     missing = CliRunner().invoke(main, ["bench", str(tmp_path / "absent.onnx")])

@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from conftest import long_table
 from edgekit.cli import main
 from edgekit.errors import EdgekitError
 from edgekit.features import FeatureSpec, compute_features
@@ -69,12 +68,12 @@ def test_stream_equals_offline_on_simulator(sim_export, kind):
 @pytest.mark.parametrize("kind", ["window", "step"])
 def test_stream_equals_offline_on_uci_har(uci_models, tmp_path, kind):
     folder, window, step, raw = uci_models
-    frame = long_table(raw)
+    frame = raw.to_long_frame()
     frame = frame.with_columns((pl.col("sequence_counter") * 0.02).alias("time")).drop("sequence_counter")
     path = tmp_path / "uci_stream.csv"
     frame.write_csv(path)  # the CSV reader, time in seconds
     spec = FeatureSpec.uci_har_default()
-    offline = _offline(long_table(raw), spec, None)
+    offline = _offline(raw.to_long_frame(), spec, None)
     _check_equal(step if kind == "step" else window, window, path, offline, step=kind == "step")
 
 

@@ -59,7 +59,7 @@ def test_runtime_runs_without_torch(runtime_venv, sim_export, tmp_path):
 
     out = tmp_path / "bench.json"
     bench = _run([str(edgekit), "bench", str(sim_export.window), str(sim_export.int8), str(sim_export.step),
-                  "--runs", "5", "--warmup", "1", "--json", str(out), "--plot", str(tmp_path / "bench.png")],
+                  "--runs", "5", "--warmup", "1", "--out", str(out), "--plot", str(tmp_path / "bench.png")],
                  cwd=tmp_path)
     assert bench.returncode == 0, bench.stderr
     rows = json.loads(out.read_text())["rows"]

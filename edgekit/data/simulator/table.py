@@ -22,8 +22,7 @@ import numpy as np
 import polars as pl
 
 from edgekit.data import cmi_schema as cs
-from edgekit.errors import EdgekitError
-from edgekit.io import atomic_path
+from edgekit.data.long_table import PARQUET_SUFFIXES, csv_separator, table_suffix, write_table
 from edgekit.data.simulator.timeline import PHASE_OF_BEHAVIOR, SIM_BEHAVIORS, Layout
 
 TRAIN_DTYPES: dict[str, pl.DataType] = {
@@ -33,7 +32,6 @@ TRAIN_DTYPES: dict[str, pl.DataType] = {
     **{c: pl.Int16 for c in cs.TOF_COLUMNS},
 }
 assert tuple(TRAIN_DTYPES) == cs.TRAIN_COLUMNS
-TABLE_SUFFIXES = (".parquet", ".csv")
 
 
 @dataclass(frozen=True)
@@ -96,29 +94,22 @@ def train_frame(
 
 
 def write_simulation(data: SimulatedData, out: str | Path) -> dict[str, Path]:
-    """Write the train table at `out` (`.parquet` or `.csv`, from the suffix) and the
+    """Write the train table at `out` (Parquet or CSV, from the suffix: `TABLE_SUFFIXES`) and the
     demographics as `<stem>_demographics.csv` next to it; each file appears atomically.
 
     Returns {"train": path, "demographics": path}.
     """
     out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise EdgekitError(f"{out}: unsupported output suffix {out.suffix!r}; expected one of {list(TABLE_SUFFIXES)}")
     demographics_path = out.with_name(f"{out.stem}_demographics.csv")
-    with atomic_path(out) as tmp:
-        if suffix == ".parquet":
-            data.train.write_parquet(tmp)
-        else:
-            data.train.write_csv(tmp)
-    with atomic_path(demographics_path) as tmp:
-        data.demographics.write_csv(tmp)
+    write_table(data.train, out)
+    write_table(data.demographics, demographics_path)
     return {"train": out, "demographics": demographics_path}
 
 
 def read_simulation(path: str | Path) -> pl.DataFrame:
     """Read a train table written by `write_simulation` back with its exact dtypes."""
     path = Path(path)
-    if path.suffix.lower() == ".parquet":
+    suffix = table_suffix(path)
+    if suffix in PARQUET_SUFFIXES:
         return pl.read_parquet(path)
-    return pl.read_csv(path, schema_overrides=TRAIN_DTYPES)
+    return pl.read_csv(path, separator=csv_separator(suffix), schema_overrides=TRAIN_DTYPES)
