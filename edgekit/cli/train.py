@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from edgekit.cli.render import console, emit_json, table
+from edgekit.formatting import format_count, format_number, format_percent
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
@@ -21,11 +22,14 @@ from edgekit.cli.render import console, emit_json, table
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run directory [default: runs/<recipe name>[-<teacher>]].")
 @click.option("--resume", is_flag=True, help="Continue unfinished stages from their last epoch checkpoint.")
+@click.option("--force", is_flag=True,
+              help="Train into a non-empty folder that is not a run, or retrain the stages of --out that were "
+                   "trained from other inputs (removing them and what was made from them, e.g. export/).")
 @click.option("--unlabeled", type=click.Path(exists=True, path_type=Path), default=None,
               help="Unlabelled sequences: pseudo-labelled by the teachers and added to distillation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON (no progress bars).")
 @click.argument("overrides", nargs=-1)
-def train(recipe_path: Path, teacher: str, student: str | None, out: Path | None, resume: bool,
+def train(recipe_path: Path, teacher: str, student: str | None, out: Path | None, resume: bool, force: bool,
           unlabeled: Path | None, as_json: bool, overrides: tuple[str, ...]) -> None:
     """Train the teacher ensemble and distil the student; overrides are key=value (train.epochs=3)."""
     from edgekit.train.device import dist_env
@@ -35,8 +39,8 @@ def train(recipe_path: Path, teacher: str, student: str | None, out: Path | None
 
     recipe = load_recipe(recipe_path, overrides)
     command = "edgekit train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
-    req = TrainRequest(recipe, teacher=teacher, student=student, out=out, resume=resume, unlabeled=unlabeled,
-                       command=command)
+    req = TrainRequest(recipe, teacher=teacher, student=student, out=out, resume=resume, force=force,
+                       unlabeled=unlabeled, command=command)
     quiet = as_json or not dist_env().is_main
     if quiet:
         result = run_train(req)
@@ -98,24 +102,20 @@ def render_result(result: dict) -> None:
     if teachers:
         for name, m in teachers["members"].items():
             test = m["test"].get("test", {})
-            rows.append([name, _count(m["params"]), _count(m["macs"]), *_pct(m["cv"]), *_pct(test, cmi=True)])
+            rows.append([name, format_count(m["params"]), format_count(m["macs"]), *_scores(m["cv"]),
+                         *_scores(test, cmi=True)])
         for kind in ("average", "stacked"):
             test = teachers["test"].get("test", {}).get(kind, {})
-            rows.append([f"ensemble ({kind})", "", "", *_pct(teachers["oof"][kind]), *_pct(test, cmi=True)])
+            rows.append([f"ensemble ({kind})", "", "", *_scores(teachers["oof"][kind]), *_scores(test, cmi=True)])
     s = result["student"]
     label = f"{s['name']} ({'distilled' if s['distilled'] else 'alone'})"
-    rows.append([label, _count(s["params"]), _count(s["macs"]), "", "", *_pct(s["test"].get("test", {}), cmi=True)])
+    rows.append([label, format_count(s["params"]), format_count(s["macs"]), "", "",
+                 *_scores(s["test"].get("test", {}), cmi=True)])
     table(f"edgekit train: {result['recipe']} → {result['run_dir']}",
           ["model", "params", "MACs", "CV acc %", "CV F1 %", "test acc %", "test F1 %", "test CMI"], rows)
     console.print(f"total {result['timings']['total_s']:.1f} s on {result['device']}")
 
 
-def _pct(scores: dict, cmi: bool = False) -> list[str]:
-    out = [f"{100 * scores[k]:.1f}" if k in scores else "" for k in ("accuracy", "macro_f1")]
-    if cmi:
-        out.append(f"{scores['cmi_score']:.3f}" if "cmi_score" in scores else "")
-    return out
-
-
-def _count(n: int) -> str:
-    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}K"
+def _scores(scores: dict, cmi: bool = False) -> list[str]:
+    out = [format_percent(scores.get("accuracy")), format_percent(scores.get("macro_f1"))]
+    return out + [format_number(scores.get("cmi_score"), ".3f")] if cmi else out

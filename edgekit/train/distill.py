@@ -25,6 +25,7 @@ import numpy as np
 from edgekit.io import write_json_atomic
 from edgekit.rundir import save_model
 from edgekit.train.config import ModelConfig, Recipe
+from edgekit.train.fingerprint import record_model
 from edgekit.train.recipe import model_options
 from edgekit.train.loop import FitOptions, ProgressFn, fit, predict
 from edgekit.train.prepare import Prepared
@@ -50,7 +51,8 @@ def pseudo_labelled(arrays: Arrays, teacher_logp: np.ndarray, min_confidence: fl
 
 def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelConfig, *, device,
                   teacher_oof: np.ndarray | None = None, extra: tuple[Arrays, np.ndarray] | None = None,
-                  resume: bool = False, on_progress: ProgressFn | None = None) -> StudentResult:
+                  resume: bool = False, on_progress: ProgressFn | None = None,
+                  fingerprint: str | None = None) -> StudentResult:
     import torch
 
     from edgekit.models import count_macs, count_params, create_model
@@ -95,11 +97,13 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
     final = result.model.cpu()
     save_model(folder, final, student.name,
                {"in_chs": len(data.channels), "num_classes": k, **model_options(student.name, student.options)})
+    record_model(folder)
     for name, logits in tests.items():
         with open(folder / f"{name}_logits.npy", "wb") as f:
             np.save(f, logits)
     report = {
         "name": student.name, "options": student.options, "distilled": teacher_oof is not None,
+        "fingerprint": fingerprint,  # of the stage's inputs (student/stage.json); export records it
         "params": count_params(final), "macs": count_macs(final, len(data.channels), recipe.data.length),
         "loss": {"kd_alpha": loss_cfg.kd_alpha, "kd_temperature": loss_cfg.kd_temperature,
                  "physics_weight": physics, "kind": loss_cfg.kind.value},

@@ -4,7 +4,8 @@ For each member and fold the one training loop trains on K−1 folds; the held-o
 predictions fill that member's out-of-fold (OOF) logits, so every training sequence gets a
 prediction from a model that never saw its subject. Test logits are averaged over the K fold
 models. A fold that finished (`done.json`) is reused, never retrained: a killed run, or a second
-`edgekit train` on the same run directory, continues from the folds it lacks.
+`edgekit train` on the same run directory, continues from the folds it lacks (as long as each
+fold's recorded inputs match the command's; see `stages.py`).
 
 Logits are stored as log-probabilities (log-softmax), so averaging over folds and members is a
 geometric mean of probabilities, and "plain averaging" is exactly the stacker with equal weights.
@@ -28,6 +29,7 @@ import numpy as np
 from edgekit.io import atomic_path, write_json_atomic
 from edgekit.rundir import RunDir, load_model, save_model
 from edgekit.train.config import ModelConfig, Recipe
+from edgekit.train.fingerprint import record_model
 from edgekit.train.recipe import model_options
 from edgekit.train.loop import FitOptions, ProgressFn, fit, predict
 from edgekit.train.prepare import Prepared
@@ -113,7 +115,8 @@ class EnsembleResult:
 
 
 def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[ModelConfig], *, device,
-                   resume: bool = False, on_progress: ProgressFn | None = None) -> EnsembleResult:
+                   resume: bool = False, on_progress: ProgressFn | None = None,
+                   fingerprint: str | None = None) -> EnsembleResult:
     from edgekit.models import count_macs, count_params, create_model
     from edgekit.train.losses import Objective
 
@@ -150,12 +153,16 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
             "test": {name: summary(full_report(data.tests[name].labels, z, data.class_names))
                      for name, z in tests.items() if _labelled(data.tests[name])},
         }
-    return combine(recipe, data, run, [m.name for m in members], member_oof, member_tests, member_reports)
+    return combine(recipe, data, run, [m.name for m in members], member_oof, member_tests, member_reports,
+                   fingerprint=fingerprint)
 
 
 def combine(recipe: Recipe, data: Prepared, run: RunDir, names: list[str], member_oof: list[np.ndarray],
-            member_tests: list[dict[str, np.ndarray]], member_reports: dict) -> EnsembleResult:
-    """Average and stack the members, write the ensemble files, report both against each other."""
+            member_tests: list[dict[str, np.ndarray]], member_reports: dict, *,
+            fingerprint: str | None = None) -> EnsembleResult:
+    """Average and stack the members, write the ensemble files, report both against each other.
+    `fingerprint` (of the fold stages and the stacking) is what a student distilled from this
+    ensemble records as its teachers', also when another run reuses it (`--teacher RUN_DIR`)."""
     labels, k = data.train.labels, data.num_classes
     average = Stacker.average(len(names), k)
     stacker = fit_stacker(recipe.teachers.stacking, member_oof, labels, recipe.seed) if len(names) > 1 else average
@@ -180,7 +187,8 @@ def combine(recipe: Recipe, data: Prepared, run: RunDir, names: list[str], membe
         "note": "stacking is fitted on the OOF logits, so its OOF figures are optimistic; compare on test",
     }
     write_json_atomic(run.teachers / "ensemble.json", {"members": names, "stacker": stacker.to_dict(),
-                                                      "folds": len(data.folds), "report": report})
+                                                      "folds": len(data.folds), "fingerprint": fingerprint,
+                                                      "report": report})
     return EnsembleResult(names, member_oof, member_tests, stacker, avg_oof, stk_oof, avg_tests, stk_tests, report)
 
 
@@ -247,6 +255,7 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
         _save_npy(folder / f"{name}_logits.npy", log_probs(predict(result.model, test_t, bs, device, recipe.device.amp, tta)))
     save_model(folder, result.model.cpu(), member.name,
                {"in_chs": len(data.channels), "num_classes": k, **model_options(member.name, member.options)})
+    record_model(folder)
     last = result.history[-1] if result.history else {}
     write_json_atomic(folder / DONE, {"fold": stage, "train_sequences": int(len(tr)), "val_sequences": int(len(va)),
                                       "seconds": round(time.perf_counter() - started, 2),

@@ -37,6 +37,7 @@ class Prepared:
     folds: list[tuple[np.ndarray, np.ndarray]]
     source: str
     info: dict = field(default_factory=dict)
+    test_ids: dict[str, np.ndarray] = field(default_factory=dict)  # sequence ids per test split
 
     @property
     def num_classes(self) -> int:
@@ -45,7 +46,15 @@ class Prepared:
     def ids_digest(self) -> str:
         """A fingerprint of the training sequences' order, so a reused ensemble's OOF logits can
         be checked to line up with this run's data."""
-        return hashlib.sha256("\n".join(self.train_ids.tolist()).encode()).hexdigest()[:16]
+        return _ids_digest(self.train_ids)
+
+    def test_ids_digest(self) -> dict[str, str]:
+        """The same per test split: the logits every stage saves are of these sequences."""
+        return {name: _ids_digest(ids) for name, ids in self.test_ids.items()}
+
+
+def _ids_digest(ids: np.ndarray) -> str:
+    return hashlib.sha256("\n".join(np.asarray(ids).astype(str).tolist()).encode()).hexdigest()[:16]
 
 
 def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
@@ -59,10 +68,7 @@ def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
         train_ds, tests["test"] = train_ds.subset(tr), train_ds.subset(te)
     for split in cfg.extra_test_splits:
         tests[split] = _load(cfg.source, split, recipe)
-    for name, ds in tests.items():
-        if ds.class_names != train_ds.class_names:
-            raise EdgekitError(f"test set {name!r} has classes {list(ds.class_names)[:4]}... but the training data "
-                               f"{list(train_ds.class_names)[:4]}...; expected the same classes in the same order")
+    tests = {name: _on_training_classes(ds, train_ds.class_names, name) for name, ds in tests.items()}
     if not train_ds.is_labelled:
         raise EdgekitError(f"{cfg.source}: the training data has unlabelled sequences; expected labels for all")
 
@@ -83,7 +89,25 @@ def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
         "length_mean": float(train_ds.lengths.mean()), "length_max": int(train_ds.lengths.max()),
     }
     return Prepared(train, test_arrays, train_ds.class_names, train_f.channels, spec, scaler,
-                    train_ds.sequence_ids, train_ds.subjects, folds, cfg.source, info)
+                    train_ds.sequence_ids, train_ds.subjects, folds, cfg.source, info,
+                    {name: ds.sequence_ids for name, ds in tests.items()})
+
+
+def _on_training_classes(ds: SequenceDataset, classes: tuple[str, ...], name: str) -> SequenceDataset:
+    """`ds` with its labels indexing the training `classes`. A test set may hold only some of them
+    (a long table's classes are the labels it holds), never one that training lacks."""
+    if ds.class_names == classes:
+        return ds
+    unknown = [c for c in ds.class_names if c not in classes]
+    if unknown:
+        raise EdgekitError(f"test set {name!r} has classes {unknown[:4]} that the training data lacks (it has "
+                           f"{list(classes)[:8]}{' ...' if len(classes) > 8 else ''}); expected training's classes "
+                           "or some of them")
+    position = np.array([classes.index(c) for c in ds.class_names], dtype=np.int64)
+    labels = ds.labels.copy()
+    labelled = labels != UNLABELLED
+    labels[labelled] = position[labels[labelled]]
+    return replace(ds, labels=labels, class_names=classes)
 
 
 def prepare_unlabeled(path: str | Path, recipe: Recipe, prepared: Prepared) -> Arrays:

@@ -10,19 +10,21 @@ Teacher modes (`--teacher`):
 - a run directory: its ensemble's OOF/test logits and stacker are reused (same training data);
 - `none`: the student alone, same seed and loss without KD, so the gain of distillation shows.
 
-Reuse and resume: the teacher-relevant part of the recipe is fingerprinted into `data.json`; a run
-directory holding finished folds of a different recipe is refused rather than mixed. Unfinished
-stages restart from scratch unless `resume` is set, then they continue from their last epoch
-checkpoint. Under torchrun every rank runs the same stages in lockstep (DDP inside the loop) and
-the run directory receives identical, atomically renamed files.
+Reuse and resume (`stages.py`): every stage (teacher fold, student) records a fingerprint of its
+inputs in `stage.json`. Before anything is written, the run directory is checked: a non-empty
+folder that is not a run, or a stage trained from other inputs, is refused in one line naming the
+differing keys (`force` trains into the folder, removing those stages and what was made from
+them). Finished matching folds are reused; unfinished stages restart from scratch unless `resume`
+is set, then they continue from their last epoch checkpoint; a student trained from scratch takes
+the old student's `export/` and metrics with it. Under torchrun every rank runs the same stages in
+lockstep (DDP inside the loop) and the run directory receives identical, atomically renamed files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -33,7 +35,7 @@ from edgekit.io import write_json_atomic, write_text_atomic
 from edgekit.rundir import RunDir
 from edgekit.train.config import ModelConfig, Recipe
 from edgekit.train.loop import ProgressFn
-from edgekit.train.recipe import dump_recipe, recipe_to_dict
+from edgekit.train.recipe import dump_recipe
 
 TEACHER_MODES = ("ensemble", "none", "<teacher model name>", "<run dir>")
 StageFn = Callable[[str, dict], None]
@@ -46,6 +48,7 @@ class TrainRequest:
     student: str | None = None  # overrides recipe.student.name
     out: Path | None = None  # default runs/<recipe name>[-<teacher mode>]
     resume: bool = False
+    force: bool = False  # train into a non-run folder / replace stages trained from other inputs
     unlabeled: Path | None = None
     command: str = ""  # recorded at the top of the resolved recipe.toml
 
@@ -60,7 +63,10 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     from edgekit.train.distill import pseudo_labelled, train_student
     from edgekit.train.ensemble import load_ensemble, predict_ensemble, train_ensemble
     from edgekit.train.prepare import prepare, prepare_unlabeled
+    from edgekit.train.stages import check_out_folder, claim_run_dir, discard, plan_stages, record_planned
 
+    # --teacher/--student are applied to a copy: the caller's recipe stays what it asked for
+    req = replace(req, recipe=copy.deepcopy(req.recipe))
     recipe = req.recipe
     stage = on_stage or (lambda name, info: None)
     set_threads(recipe.device.threads)
@@ -75,6 +81,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
 
     validate(recipe, "recipe (after --teacher/--student)")
     run = RunDir(req.out or default_out(recipe, req.teacher))
+    check_out_folder(run, force=req.force)
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -83,13 +90,23 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     timings["data_s"] = round(time.perf_counter() - t0, 2)
     stage("data", {"train": len(data.train), **{k: len(v) for k, v in data.tests.items()},
                    "channels": len(data.channels), "classes": data.num_classes, "device": str(device)})
-    _write_data_files(run, recipe, req, data, members)
+    plan = plan_stages(recipe, data, run, train_teachers=members is not None, teacher_run=teacher_dir,
+                       unlabeled=req.unlabeled)
+    stale = claim_run_dir(run, plan, resume=req.resume, force=req.force)  # raises before any write
+    if env.is_main:  # rank 0 alone, so no rank deletes what another one has just written
+        discard(stale)
+        _write_data_files(run, recipe, req, data, plan.teachers_fingerprint)
+        record_planned(plan)
+    if env.enabled:
+        import torch
+
+        torch.distributed.barrier()
 
     ensemble = None
     t0 = time.perf_counter()
     if members is not None:
         ensemble = train_ensemble(recipe, data, run, members, device=device, resume=req.resume,
-                                  on_progress=on_progress)
+                                  on_progress=on_progress, fingerprint=plan.teachers_fingerprint)
         teacher_dir = run
     elif teacher_dir is not None:
         ensemble = load_ensemble(teacher_dir, data)
@@ -111,7 +128,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     student_cfg = ModelConfig(recipe.student.name, recipe.student.options)
     soft = ensemble.soft_labels(recipe.distill.soft_labels) if ensemble is not None else None
     student = train_student(recipe, data, run.student, student_cfg, device=device, teacher_oof=soft, extra=extra,
-                            resume=req.resume, on_progress=on_progress)
+                            resume=req.resume, on_progress=on_progress, fingerprint=plan.student.record.fingerprint)
     timings["student_s"] = round(time.perf_counter() - t0, 2)
     stage("student", student.report)
 
@@ -145,33 +162,22 @@ def _teacher_plan(req: TrainRequest) -> tuple[list[ModelConfig] | None, RunDir |
                        f"ensemble, none, a teacher ({', '.join(list_models(kind='teacher'))}) or an existing run dir")
 
 
-def teacher_fingerprint(recipe: Recipe) -> str:
-    """What the ensemble's files depend on: data, features, teachers, training setup and seed."""
-    d = recipe_to_dict(recipe)
-    keep = {k: d.get(k) for k in ("seed", "data", "features", "teachers", "train", "device")}
-    keep["device"] = {"amp": recipe.device.amp}  # where it ran does not change what was trained
-    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _write_data_files(run: RunDir, recipe: Recipe, req: TrainRequest, data, members) -> None:
-    fingerprint = teacher_fingerprint(recipe)
-    if run.data.exists() and members is not None and run.teachers.exists():
-        previous = json.loads(run.data.read_text()).get("teacher_fingerprint")
-        if previous not in (None, fingerprint):
-            raise EdgekitError(f"{run.root}: holds teachers trained with a different recipe (fingerprint {previous}, "
-                               f"now {fingerprint}); choose a new --out, or delete {run.teachers}")
-    header = f"{req.command or 'edgekit train'}\nresolved recipe written by edgekit train (overrides applied)"
-    write_text_atomic(run.recipe, dump_recipe(recipe, header=header))
-    if data.spec is not None:
-        write_text_atomic(run.feature_spec, data.spec.to_json())
-    data.scaler.save(run.scaler)
+def _write_data_files(run: RunDir, recipe: Recipe, req: TrainRequest, data, teachers_fingerprint: str | None) -> None:
+    # data.json first: it is what marks the folder as a run (RunDir.is_run) if the rest is cut short
     write_json_atomic(run.data, {
         "class_names": list(data.class_names), "channels": list(data.channels), "length": recipe.data.length,
         "keep": recipe.data.keep, "padding": "right", "sample_period_s": data.spec.sample_period_s if data.spec else None,
         "feature_spec_hash": data.spec.hash() if data.spec else None, "source": data.source,
-        "train_ids_digest": data.ids_digest(), "teacher_fingerprint": fingerprint,
+        "train_ids_digest": data.ids_digest(), "teacher_fingerprint": teachers_fingerprint,
         "folds": [va.tolist() for _, va in data.folds], **data.info,
     })
+    header = f"{req.command or 'edgekit train'}\nresolved recipe written by edgekit train (overrides applied)"
+    write_text_atomic(run.recipe, dump_recipe(recipe, header=header))
+    if data.spec is not None:
+        write_text_atomic(run.feature_spec, data.spec.to_json())
+    elif run.feature_spec.exists():  # raw channels now: an older run's spec would describe other inputs
+        run.feature_spec.unlink()
+    data.scaler.save(run.scaler)
 
 
 def _metrics(recipe: Recipe, req: TrainRequest, data, ensemble, student, timings: dict, device: str) -> dict:

@@ -78,7 +78,7 @@ def test_finished_folds_are_reused_and_a_changed_recipe_is_refused(ensemble_run)
 
     changed = copy.deepcopy(recipe)
     changed.train.optim = type(recipe.train.optim)(lr=1e-4)
-    with pytest.raises(EdgekitError, match="different recipe"):
+    with pytest.raises(EdgekitError, match=r"train\.optim\.lr=0\.003.*train\.optim\.lr=0\.0001.*--force"):
         train(TrainRequest(changed, teacher="ensemble", out=out))
 
 
