@@ -3,7 +3,7 @@ dependencies only (no `train` extra) runs `edgekit stream` and `edgekit bench` o
 earlier in this session, and cannot import torch.
 
 The venv is a real one (`python -m venv`, no system site packages, which would see torch); `pip
-install <repo>` fetches the runtime dependencies from PyPI (pip's cache makes reruns quick).
+install <the session's wheel>` (the `edgekit_wheel` fixture) fetches the runtime dependencies from PyPI (pip's cache makes reruns quick).
 Offline: set `EDGEKIT_WHEELHOUSE` to a folder of wheels (`pip download .` fills one) to install
 from it with `--no-index`.
 """
@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
@@ -28,7 +27,7 @@ def _run(args: list[str], timeout: int = 600, **kwargs) -> subprocess.CompletedP
 
 
 @pytest.fixture(scope="module")
-def runtime_venv(tmp_path_factory) -> Path:
+def runtime_venv(edgekit_wheel, tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("torch_free") / "venv"
     made = _run([sys.executable, "-m", "venv", str(venv)])
     assert made.returncode == 0, made.stderr
@@ -36,8 +35,8 @@ def runtime_venv(tmp_path_factory) -> Path:
     wheelhouse = os.environ.get("EDGEKIT_WHEELHOUSE")
     if wheelhouse:
         pip += ["--no-index", "--find-links", wheelhouse]
-    installed = _run(pip + [str(REPO)], cwd=venv.parent)
-    assert installed.returncode == 0, f"pip install {REPO} failed:\n{installed.stdout[-2000:]}\n{installed.stderr[-4000:]}"
+    installed = _run(pip + [str(edgekit_wheel)], cwd=venv.parent)
+    assert installed.returncode == 0, f"pip install {edgekit_wheel.name} failed:\n{installed.stdout[-2000:]}\n{installed.stderr[-4000:]}"
     return venv
 
 
