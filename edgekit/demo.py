@@ -21,6 +21,7 @@ from edgekit.formatting import (format_bytes, format_count, format_number, forma
                                  markdown_table)
 from edgekit.io import write_json_atomic, write_text_atomic
 from edgekit.resources import recipes_dir
+from edgekit.rundir import RunDir
 
 StepCallback = Callable[[str, dict], None]
 QUICKSTART = ("sim", "quickstart.toml")  # a recipe shipped in the package (edgekit.resources)
@@ -102,7 +103,10 @@ def _train(train_path: Path, run_dir: Path, seed: int, overrides: Sequence[str])
 
     recipe = load_recipe(recipes_dir().joinpath(*QUICKSTART),
                          [f"data.source={train_path}", f"seed={seed}", f"student.name={STUDENT}", *overrides])
-    return train(TrainRequest(recipe, teacher="ensemble", out=run_dir, command="edgekit demo"))
+    # the demo owns its run folder: a rerun with other settings retrains what changed (force), but a
+    # folder there that is not an edgekit run is still refused by train()
+    return train(TrainRequest(recipe, teacher="ensemble", out=run_dir, command="edgekit demo",
+                              force=RunDir(run_dir).is_run()))
 
 
 def _export(run_dir: Path, export_dir: Path) -> dict:

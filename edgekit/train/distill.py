@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.io import write_json_atomic
-from edgekit.rundir import save_model
+from edgekit.rundir import RunDir, save_model
 from edgekit.train.config import ModelConfig, Recipe
 from edgekit.train.fingerprint import record_model
 from edgekit.train.recipe import model_options
@@ -77,7 +77,7 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
         teacher = np.concatenate([teacher, ex_logp])
     train_t = SequenceTensors(arrays, k, targets=targets, teacher_logits=teacher)
 
-    checkpoint = folder / "checkpoint.pt"
+    checkpoint = RunDir.checkpoint_in(folder)
     if checkpoint.exists() and not resume:
         checkpoint.unlink()
     opts = FitOptions(epochs=recipe.student.epochs or recipe.train.epochs, seed=seed, device=device,
@@ -99,7 +99,7 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
                {"in_chs": len(data.channels), "num_classes": k, **model_options(student.name, student.options)})
     record_model(folder)
     for name, logits in tests.items():
-        with open(folder / f"{name}_logits.npy", "wb") as f:
+        with open(RunDir.logits_in(folder, name), "wb") as f:
             np.save(f, logits)
     report = {
         "name": student.name, "options": student.options, "distilled": teacher_oof is not None,

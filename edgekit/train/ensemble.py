@@ -135,15 +135,15 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
             if not (folder / DONE).exists():
                 _train_fold(recipe, data, member, folder, tr, va, objective, score, device, resume, stage,
                             on_progress, seed=recipe.seed + 1000 * mi + fold)
-            oof[va] = np.load(folder / "val_logits.npy")
-            fold_tests.append({name: np.load(folder / f"{name}_logits.npy") for name in data.tests})
+            oof[va] = np.load(RunDir.logits_in(folder, "val"))
+            fold_tests.append({name: np.load(RunDir.logits_in(folder, name)) for name in data.tests})
             fold_reports.append(_read_json(folder / DONE))
         tests = {name: log_probs(np.mean([t[name] for t in fold_tests], axis=0)).astype(np.float32) for name in data.tests}
         member_oof.append(oof)
         member_tests.append(tests)
-        _save_npy(run.teachers / member.name / "oof_logits.npy", oof)
+        _save_npy(RunDir.logits_in(run.teachers / member.name, "oof"), oof)
         for name, logits in tests.items():
-            _save_npy(run.teachers / member.name / f"{_test_file(name)}", logits)
+            _save_npy(RunDir.logits_in(run.teachers / member.name, name), logits)
         model = create_model(member.name, in_chs=len(data.channels), num_classes=k_classes, **model_options(member.name, member.options))
         member_reports[member.name] = {
             "options": member.options, "params": count_params(model),
@@ -169,11 +169,11 @@ def combine(recipe: Recipe, data: Prepared, run: RunDir, names: list[str], membe
     avg_oof, stk_oof = average(member_oof), stacker(member_oof)
     avg_tests = {n: average([t[n] for t in member_tests]) for n in data.tests}
     stk_tests = {n: stacker([t[n] for t in member_tests]) for n in data.tests}
-    _save_npy(run.teachers / "oof_logits.npy", stk_oof)
+    _save_npy(RunDir.logits_in(run.teachers, "oof"), stk_oof)
     _save_npy(run.teachers / "oof_logits_average.npy", avg_oof)
     for name in data.tests:
-        _save_npy(run.teachers / _test_file(name), stk_tests[name])
-        _save_npy(run.teachers / _test_file(name, "_average"), avg_tests[name])
+        _save_npy(RunDir.logits_in(run.teachers, name), stk_tests[name])
+        _save_npy(RunDir.logits_in(run.teachers, name, "_average"), avg_tests[name])
 
     def both(y, a, s):
         return {"average": summary(full_report(y, a, data.class_names)),
@@ -186,7 +186,7 @@ def combine(recipe: Recipe, data: Prepared, run: RunDir, names: list[str], membe
         "test": {n: both(data.tests[n].labels, avg_tests[n], stk_tests[n]) for n in data.tests if _labelled(data.tests[n])},
         "note": "stacking is fitted on the OOF logits, so its OOF figures are optimistic; compare on test",
     }
-    write_json_atomic(run.teachers / "ensemble.json", {"members": names, "stacker": stacker.to_dict(),
+    write_json_atomic(run.ensemble, {"members": names, "stacker": stacker.to_dict(),
                                                       "folds": len(data.folds), "fingerprint": fingerprint,
                                                       "report": report})
     return EnsembleResult(names, member_oof, member_tests, stacker, avg_oof, stk_oof, avg_tests, stk_tests, report)
@@ -196,15 +196,15 @@ def load_ensemble(teacher_run: RunDir, data: Prepared) -> EnsembleResult:
     """An existing run's ensemble (`--teacher RUN_DIR`), checked to be on the same training data."""
     from edgekit.errors import EdgekitError
 
-    meta = teacher_run.read_json(teacher_run.teachers / "ensemble.json")
+    meta = teacher_run.read_json(teacher_run.ensemble)
     theirs = teacher_run.read_json(teacher_run.data)
     if theirs.get("train_ids_digest") != data.ids_digest():
         raise EdgekitError(f"--teacher {teacher_run.root}: its ensemble was trained on other training sequences "
                            f"(digest {theirs.get('train_ids_digest')} vs {data.ids_digest()}); use the same recipe "
                            "[data] section, or --teacher ensemble")
     names = meta["members"]
-    member_oof = [np.load(teacher_run.teachers / n / "oof_logits.npy") for n in names]
-    member_tests = [{t: np.load(teacher_run.teachers / n / _test_file(t)) for t in data.tests} for n in names]
+    member_oof = [np.load(RunDir.logits_in(teacher_run.teachers / n, "oof")) for n in names]
+    member_tests = [{t: np.load(RunDir.logits_in(teacher_run.teachers / n, t)) for t in data.tests} for n in names]
     stacker = Stacker.from_dict(meta["stacker"])
     average = Stacker.average(len(names), data.num_classes)
     return EnsembleResult(names, member_oof, member_tests, stacker, average(member_oof), stacker(member_oof),
@@ -216,7 +216,7 @@ def predict_ensemble(teacher_run: RunDir, arrays: Arrays, num_classes: int, *, d
                      tta_shifts: tuple[int, ...] = (), kind: str = "stacked") -> np.ndarray:
     """Log-probabilities of the saved fold models on new sequences (pseudo-labels): each
     member's folds averaged, then the members combined by the stacker (or plain averaging)."""
-    meta = teacher_run.read_json(teacher_run.teachers / "ensemble.json")
+    meta = teacher_run.read_json(teacher_run.ensemble)
     tensors = SequenceTensors(arrays, num_classes, targets=np.zeros((len(arrays), num_classes), np.float32))
     member_logp = []
     for name in meta["members"]:
@@ -233,7 +233,7 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
                 resume: bool, stage: str, on_progress, seed: int) -> None:
     from edgekit.models import create_model
 
-    checkpoint = folder / "checkpoint.pt"
+    checkpoint = RunDir.checkpoint_in(folder)
     if checkpoint.exists() and not resume:
         checkpoint.unlink()  # a fresh run: do not silently continue someone else's half-trained fold
     k = data.num_classes
@@ -249,10 +249,10 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
     result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
     tta = tuple(recipe.teachers.tta_shifts)
     bs = recipe.train.eval_batch_size
-    _save_npy(folder / "val_logits.npy", log_probs(predict(result.model, valid_t, bs, device, recipe.device.amp, tta)))
+    _save_npy(RunDir.logits_in(folder, "val"), log_probs(predict(result.model, valid_t, bs, device, recipe.device.amp, tta)))
     for name, arrays in data.tests.items():
         test_t = SequenceTensors(arrays, k, targets=np.zeros((len(arrays), k), np.float32))
-        _save_npy(folder / f"{name}_logits.npy", log_probs(predict(result.model, test_t, bs, device, recipe.device.amp, tta)))
+        _save_npy(RunDir.logits_in(folder, name), log_probs(predict(result.model, test_t, bs, device, recipe.device.amp, tta)))
     save_model(folder, result.model.cpu(), member.name,
                {"in_chs": len(data.channels), "num_classes": k, **model_options(member.name, member.options)})
     record_model(folder)
@@ -268,9 +268,6 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
 def _labelled(arrays: Arrays) -> bool:
     return bool(len(arrays) and (arrays.labels >= 0).all())
 
-
-def _test_file(name: str, suffix: str = "") -> str:
-    return f"{name}_logits{suffix}.npy"
 
 
 def _member_weights(stacker: Stacker, m: int, k: int) -> list[float]:

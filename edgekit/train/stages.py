@@ -22,12 +22,11 @@ from pathlib import Path
 
 from edgekit.errors import EdgekitError
 from edgekit.rundir import RunDir
-from edgekit.train.checkpoint import CHECKPOINT_NAME
 from edgekit.train.fingerprint import Difference, StageRecord, differences, fingerprint, plain, read_stage, show, write_stage
 from edgekit.train.recipe import recipe_to_dict
 
 # a stage folder holding one of these has started training (a stage.json alone was only planned)
-STARTED = (CHECKPOINT_NAME, "model.pt", "done.json")
+STARTED = (RunDir.CHECKPOINT_NAME, "model.pt", "done.json")
 DATA_KEYS = ("seed", "data", "features", "scaler")  # the inputs every stage shares
 SHOWN_KEYS = 6
 # inputs computed from the recipe's: named only when no recipe key explains the difference
@@ -92,7 +91,7 @@ def plan_stages(recipe, data, run: RunDir, *, train_teachers: bool, teacher_run:
 
 def ensemble_fingerprint(teacher_run: RunDir) -> str:
     """A reused run's ensemble: the fingerprint it recorded (older runs: of its ensemble.json)."""
-    meta = teacher_run.read_json(teacher_run.teachers / "ensemble.json")
+    meta = teacher_run.read_json(teacher_run.ensemble)
     return meta.get("fingerprint") or fingerprint(meta)
 
 
@@ -125,7 +124,7 @@ def claim_run_dir(run: RunDir, plan: Plan, *, resume: bool, force: bool) -> list
     remove = list(stale)
     if any(folder != run.student for folder in stale):  # the ensemble files combine the removed folds
         remove += _ensemble_files(run)
-    continues = resume and run.student not in stale and (run.student / CHECKPOINT_NAME).exists()
+    continues = resume and run.student not in stale and RunDir.checkpoint_in(run.student).exists()
     if not continues:
         remove += [run.student, *derived_from_student(run)]
     return [p for p in dict.fromkeys(remove) if p.exists()]
@@ -169,7 +168,7 @@ def _data_part(inputs: dict) -> dict:
 
 
 def _ensemble_files(run: RunDir) -> list[Path]:
-    return [run.teachers / "ensemble.json", *run.teachers.glob("*.npy"), *run.teachers.glob("*/*.npy")]
+    return [run.ensemble, *run.teachers.glob("*.npy"), *run.teachers.glob("*/*.npy")]
 
 
 def _mismatch_message(run: RunDir, stale: dict[Path, list[Difference] | None], resume: bool) -> str:
