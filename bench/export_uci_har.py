@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edgekit.export.run import export_run  # noqa: E402
+from edgekit.formatting import format_bytes, format_count, format_percent  # noqa: E402
 from edgekit.io import write_json_atomic, write_text_atomic  # noqa: E402
 from edgekit.rundir import RunDir  # noqa: E402
 
@@ -64,9 +65,9 @@ def main(run_dir: Path) -> dict:
     lines = ["| model | test acc % | macro-F1 % | size | params | MACs / window | vs ensemble |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        size = f"{r['size_bytes'] / 1024:.1f} KiB" if r["size_bytes"] else "–"
-        lines.append(f"| {r['model']} | {100 * r['accuracy']:.2f} | {100 * r['macro_f1']:.2f} | {size} | "
-                     f"{r['params'] / 1e3:.1f} K | {r['macs'] / 1e6:.2f} M | {100 * r['vs_ensemble']:.1f} % |")
+        lines.append(f"| {r['model']} | {format_percent(r['accuracy'], 2)} | {format_percent(r['macro_f1'], 2)} | "
+                     f"{format_bytes(r['size_bytes']) or '–'} | {format_count(r['params'])} | {format_count(r['macs'])} | "
+                     f"{format_percent(r['vs_ensemble'])} % |")
     lines.append("")
     lines.append(f"INT8 − fp32: {-result['int8_drop_pp']:+.2f} pp on {result['validation_windows']} X_test windows. "
                  "Command: `python bench/export_uci_har.py` after `python bench/train_uci_har.py`.")

@@ -9,7 +9,6 @@ data (latency does not depend on them) and INT8 is calibrated on those windows.
 
 from __future__ import annotations
 
-import platform
 
 import numpy as np
 import onnxruntime as ort
@@ -58,7 +57,7 @@ def model_files(tmp_path_factory):
 @pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("name", MODELS)
-def test_latency(benchmark, model_files, name, precision, batch):
+def test_latency(benchmark, model_files, machine, name, precision, batch):
     path = model_files[name] / f"{precision}.onnx"
     session = make_session(path, threads=THREADS)
     x = np.random.default_rng(1).normal(size=(batch, LENGTH, IN_CHS)).astype(np.float32)
@@ -69,6 +68,6 @@ def test_latency(benchmark, model_files, name, precision, batch):
         "model": name, "precision": precision, "batch": batch, "threads": THREADS, "window": LENGTH,
         "in_chs": IN_CHS, "provider": "CPUExecutionProvider", "size_bytes": path.stat().st_size,
         "onnxruntime": ort.__version__, "torch": torch.__version__,
-        "machine": platform.processor() or platform.machine(),
+        "machine": machine,
     })
     benchmark(session.run, [names.OUTPUT], feeds)

@@ -15,7 +15,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
 import shutil
 import sys
 import time
@@ -72,11 +71,10 @@ def _split_cols(tests: dict, splits) -> dict:
 
 
 def markdown(rows: list[dict], meta: dict) -> str:
-    def pct(v):
-        return "" if v is None else f"{100 * v:.2f}"
+    from edgekit.formatting import format_count as count, format_percent
 
-    def count(v):
-        return "" if v is None else (f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} K")
+    def pct(v):
+        return format_percent(v, 2)
 
     lines = ["| model | params | MACs / window | CV acc % | X_test acc % | X_test macro-F1 % | X_test_exact acc % | X_test_exact macro-F1 % |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -119,12 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     import torch
 
+    from edgekit.runtime.machine import describe_machine, machine_info
+
     rows = rows_from(ensemble, alone)
     stacked = next(r for r in rows if r["model"] == "ensemble (stacked)")
     distilled = rows[-1]
     meta = {
         "command": "python bench/train_uci_har.py " + " ".join(args.overrides),
-        "wall_s": round(time.perf_counter() - started, 1), "machine": f"{platform.machine()} {mp.cpu_count()} CPU cores",
+        "wall_s": round(time.perf_counter() - started, 1), "machine": describe_machine(machine_info(("torch",))),
         "torch": torch.__version__, "threads": ensemble.get("threads", "recipe"), "device": ensemble["device"],
         "timings": {"ensemble_run": ensemble["timings"], "student_alone_run": alone["timings"]},
         "goals": {"student_accuracy": distilled["test_accuracy"], "student_params": distilled["params"],

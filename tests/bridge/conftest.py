@@ -5,8 +5,6 @@ checkout after `pip install -e .`), so the tests always exercise the C they sit 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -14,8 +12,6 @@ from edgekit.bridge import build
 
 build.ensure_built()
 
-REPO = Path(__file__).resolve().parents[2]
-UCI_NPZ = REPO.parent / "shared" / "data" / "uci_har" / "uci_har.npz"
 UCI_CHANNELS = ("body_acc_x", "body_acc_y", "body_acc_z", "body_gyro_x", "body_gyro_y", "body_gyro_z",
                 "total_acc_x", "total_acc_y", "total_acc_z")
 
@@ -31,15 +27,13 @@ def simulated():
 
 
 @pytest.fixture(scope="session")
-def uci_streams():
+def uci_streams(uci_har_path):
     """Per subject, a stream of real UCI-HAR recordings in FeatureSpec.uci_har_default() input
     order: the first half of every window of the subject in recording order (windows overlap by
     half), then the last window's second half."""
     from edgekit.features import FeatureSpec
 
-    if not UCI_NPZ.exists():
-        pytest.skip(f"UCI-HAR data not found at {UCI_NPZ} (../shared/data is absent on this machine)")
-    data = np.load(UCI_NPZ)
+    data = np.load(uci_har_path)
     x, subjects = data["X_test"], data["subject_test"]
     streams = {}
     for subject in np.unique(subjects)[:2]:
