@@ -23,8 +23,9 @@ from zoo_helpers import tiny_options
 
 
 def run_dir_options(name: str) -> dict:
-    """Tiny options that `rundir.save_model` can write as JSON (a tuple of stage dataclasses cannot
-    be saved yet: `rundir._jsonable` converts only top-level dataclasses)."""
+    """Tiny options that survive `rundir.save_model` → `load_model`: model.json stores plain values
+    and `model_options` rebuilds dataclasses only for options the builder annotates, so the
+    students' `stages` (taken through `**opts`) would come back as plain tables."""
     if name.startswith("mbconv_tcn"):
         return dict(stem_chs=8, physics_hidden=8)
     return tiny_options(name)
