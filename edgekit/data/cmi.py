@@ -37,6 +37,7 @@ from edgekit.data.long_table import (
     collect_table,
     require_columns,
     require_numeric,
+    require_rows,
     scan_table,
     sort_rows,
     split_sequences,
@@ -56,8 +57,10 @@ DEFAULT_RIGHT_HANDED = 1  # most subjects are right-handed; an unknown subject i
 
 
 def is_cmi_table(schema: pl.Schema) -> bool:
-    """True when a table has the CMI key and sensor columns (used by `load_dataset`)."""
-    return all(c in schema for c in KEY_COLUMNS + cs.ACC_COLUMNS + cs.ROT_COLUMNS)
+    """True when a table is meant as CMI (used by `load_dataset`): the CMI key columns and at least
+    one CMI sensor or label column. Not all of them: a CMI file missing `acc_x` must be reported
+    by `load_cmi` as such, not by the long-table loader as a missing `label`."""
+    return all(c in schema for c in KEY_COLUMNS) and any(c in schema for c in cs.SENSOR_COLUMNS + cs.LABEL_COLUMNS)
 
 
 def load_cmi(
@@ -73,7 +76,8 @@ def load_cmi(
     schema = lazy.collect_schema()
     labelled = any(c in schema for c in cs.LABEL_COLUMNS)
     label_columns = cs.LABEL_COLUMNS if labelled else ()
-    require_columns(schema, KEY_COLUMNS + label_columns + cs.SENSOR_COLUMNS, path)
+    require_columns(schema, KEY_COLUMNS + label_columns + cs.SENSOR_COLUMNS, path, kind="CMI")
+    require_rows(lazy, path)
     require_numeric(schema, ("sequence_counter",) + cs.SENSOR_COLUMNS, path)
 
     frame = collect_table(
@@ -87,8 +91,6 @@ def load_cmi(
         path,
     )
     frame = sort_rows(frame, ["sequence_id", "sequence_counter"])
-    if frame.height == 0:
-        raise DataError(f"{path}: the table has a header but no rows")
     for name in KEY_COLUMNS + (("gesture",) if labelled else ()):
         if frame.get_column(name).null_count():
             raise DataError(f"{path}: column {name!r} has empty cells; expected a value on every row")

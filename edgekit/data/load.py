@@ -3,7 +3,8 @@
 - a `.ts` file → UEA/UCR (`load_uea`);
 - a `.npz` file, an official `UCI HAR Dataset` folder (or its parent), or a folder holding
   `uci_har.npz` → UCI-HAR (`load_uci_har`);
-- a CSV/Parquet table with the CMI key and sensor columns → CMI (`load_cmi`);
+- a CSV/Parquet table with the CMI key columns and any CMI sensor or label column → CMI
+  (`load_cmi`, which names the CMI columns it lacks);
 - any other CSV/Parquet table → generic long table (`load_long_table`).
 Keyword arguments go to the chosen loader unchanged.
 """

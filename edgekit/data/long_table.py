@@ -107,12 +107,26 @@ def collect_table(lazy: pl.LazyFrame, path: Path) -> pl.DataFrame:
         raise DataError(f"{path}: could not read the table ({_first_line(err)})") from None
 
 
-def require_columns(schema: pl.Schema, required: Sequence[str], path: Path) -> None:
+def require_columns(schema: pl.Schema, required: Sequence[str], path: Path, kind: str = "") -> None:
+    """Every `required` column is in `schema`; the error names the missing ones (`kind`, e.g. "CMI",
+    says which format wanted them)."""
     missing = [c for c in required if c not in schema]
     if missing:
-        shown = list(schema.names())
-        listing = shown if len(shown) <= 20 else shown[:20] + [f"... {len(shown) - 20} more"]
-        raise DataError(f"{path}: missing column {missing[0]!r} (missing {len(missing)}); the file has {listing}")
+        what = f"{kind} column" if kind else "column"
+        named = f"{what} {missing[0]!r}" if len(missing) == 1 else f"{what}s {_listing(missing, 10)} ({len(missing)})"
+        raise DataError(f"{path}: missing {named}; the file has {_listing(schema.names(), 20)}")
+
+
+def require_rows(lazy: pl.LazyFrame, path: Path) -> None:
+    """The table has at least one row. Checked before any dtype: in a header-only CSV every column
+    reads as text, and a dtype complaint would hide the real problem."""
+    if collect_table(lazy.select(pl.first()).head(1), path).height == 0:
+        raise DataError(f"{path}: the table has a header but no rows; expected data rows under the header")
+
+
+def _listing(names: Sequence[str], limit: int) -> list[str]:
+    names = list(names)
+    return names if len(names) <= limit else names[:limit] + [f"... {len(names) - limit} more"]
 
 
 def require_numeric(schema: pl.Schema, columns: Sequence[str], path: Path) -> None:
@@ -162,6 +176,7 @@ def load_long_table(
     schema = lazy.collect_schema()
     named = [c for c in (sequence_col, subject_col, label_col, order_col) if c is not None]
     require_columns(schema, named, path)
+    require_rows(lazy, path)
     if not (schema[order_col].is_numeric() or schema[order_col].is_temporal()):
         # sorting text would put "10" before "9"
         raise DataError(f"{path}: order column {order_col!r} has dtype {schema[order_col]}; expected numbers or datetimes")
@@ -170,8 +185,6 @@ def load_long_table(
         require_numeric(schema, channels, path)
         lazy = lazy.select(*named, *channels)
     frame = sort_rows(collect_table(lazy, path), [sequence_col, order_col])
-    if frame.height == 0:
-        raise DataError(f"{path}: the table has a header but no rows")
     if channels is None:
         channels = _numeric_channels(frame, exclude=named, path=path)
     for name in (sequence_col, subject_col, order_col):

@@ -10,7 +10,8 @@ The input policy (what `edgekit stream` does with imperfect data), applied by `a
 
 | what | policy |
 |---|---|
-| malformed line (wrong field count, a value that is not a number, a bad time) | skipped and reported with its line number (`Issue(kind="malformed")`); never fatal |
+| malformed line (wrong field count, a value that is not a number, a bad time, an unterminated quote) | skipped and reported with its line number (`Issue(kind="malformed")`); never fatal. A record is one line (quoted fields never span lines), so a stray quote costs only its own line |
+| binary line (control bytes such as NUL, or bytes that are not UTF-8), in any field | skipped and reported as `malformed` with a count of the bad bytes, never echoing them; a garbled `sequence_id` never starts a new sequence |
 | NaN / empty / `null` / `NA` value | passed to the bridge as NaN: the FeatureSpec's NaN policy (`HOLD_LAST`: hold the last valid value, ToF −1 = no return) applies exactly as in training |
 | an input column absent from the header | NaN in every sample (reported once); an absent accelerometer column is an error |
 | out-of-order or duplicate time (not at least half a period after the previous sample) | dropped and reported (`out_of_order`): the bridge's state cannot go back in time |
@@ -24,7 +25,9 @@ with its unit. Without a time column, rows are taken as consecutive samples (no 
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 import sys
 from dataclasses import dataclass, field
 from enum import Enum
@@ -40,6 +43,8 @@ HANDEDNESS_COLUMN = "handedness"
 TIME_COLUMNS: tuple[tuple[str, str], ...] = (("time", "s"), ("timestamp", "s"), ("t", "s"),
                                               ("sequence_counter", "samples"))
 MISSING_TOKENS = frozenset({"", "nan", "na", "null", "none"})
+# control bytes but tab, DEL, and U+FFFD (what `errors="replace"` makes of bytes that are not UTF-8)
+_NOT_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f\ufffd]")
 DEFAULT_MAX_GAP_SAMPLES = 25
 STDIN = "-"
 
@@ -133,30 +138,58 @@ def _number(text: str) -> float:
     return float(stripped)
 
 
+def _not_text(text: str) -> str | None:
+    """Why `text` (one line, terminator stripped) is binary rather than CSV, or None. Said without
+    echoing the bytes: they would garble a terminal or a JSON consumer."""
+    first = _NOT_TEXT.search(text)
+    if first is None:
+        return None
+    count = len(_NOT_TEXT.findall(text))
+    return (f"not text: {count} control or undecodable byte{'s' if count > 1 else ''} "
+            f"(first at column {first.start() + 1}, {_shown(first.group())})")
+
+
+def _shown(text: str, limit: int = 24) -> str:
+    """A field as it may appear in a message: escaped (`\\x00`, never raw bytes) and cut short."""
+    return ascii(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _fields(text: str) -> list[str]:
+    """One physical line's fields. A record never spans lines, so an unterminated quote costs its own
+    line only instead of swallowing every line up to the next quote (`strict` makes it an error)."""
+    return next(csv.reader([text], strict=True), [])
+
+
 def _csv_events(lines: Iterable[str], where: str, input_columns: Sequence[str], required: Sequence[str],
                 options: SourceOptions, sample_period_s: float) -> Iterator[Event]:
-    reader = csv.reader(lines)
+    numbered = enumerate(lines, start=1)
     try:
-        header = next(reader)
+        _, first = next(numbered)
     except StopIteration:
         raise DataError(f"{where}: empty input; expected a CSV header with the columns "
                         f"{list(input_columns)[:6]} ...") from None
+    problem = _not_text(first.rstrip("\r\n"))
+    if problem:
+        raise DataError(f"{where}: line 1: {problem}; expected a CSV header with the columns "
+                        f"{list(input_columns)[:6]} ...")
+    try:
+        header = _fields(first)
     except csv.Error as exc:
         raise DataError(f"{where}: line 1: unreadable CSV header ({exc})") from None
     layout = _layout(header, input_columns, required, options, sample_period_s, where)
     if layout.missing:
         yield Issue(0, "missing_column", f"{where}: columns {layout.missing[:6]}{' ...' if len(layout.missing) > 6 else ''}"
                                          " are absent: NaN in every sample (the spec's NaN policy applies)")
-    while True:
+    for line, text in numbered:
+        problem = _not_text(text.rstrip("\r\n"))
+        if problem:
+            yield Issue(line, "malformed", f"{problem}; skipped")
+            continue
         try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # e.g. a NUL byte or an unterminated quote
-            line = reader.line_num
+            row = _fields(text)
+        except csv.Error as exc:  # e.g. an unterminated quote
             yield Issue(line, "malformed", f"unreadable CSV ({exc}); skipped")
             continue
-        line = reader.line_num
         if not row:
             continue  # blank line
         if len(row) != layout.width:
@@ -173,7 +206,7 @@ def _parse_row(row: Sequence[str], layout: _Layout, line: int, options: SourceOp
         try:
             values[j] = _number(row[col])
         except ValueError:
-            return Issue(line, "malformed", f"column {col + 1} ({row[col]!r}) is not a number; skipped")
+            return Issue(line, "malformed", f"column {col + 1} ({_shown(row[col])}) is not a number; skipped")
     time_s = None
     if layout.time is not None:
         try:
@@ -181,7 +214,7 @@ def _parse_row(row: Sequence[str], layout: _Layout, line: int, options: SourceOp
         except ValueError:
             t = math.nan
         if not math.isfinite(t):
-            return Issue(line, "malformed", f"time {row[layout.time]!r} is not a finite number; skipped")
+            return Issue(line, "malformed", f"time {_shown(row[layout.time])} is not a finite number; skipped")
         time_s = t * layout.time_scale
     handedness = options.handedness
     if layout.handedness is not None:
@@ -190,7 +223,7 @@ def _parse_row(row: Sequence[str], layout: _Layout, line: int, options: SourceOp
         except ValueError:
             handedness = -1
         if handedness not in (0, 1):
-            return Issue(line, "malformed", f"handedness {row[layout.handedness]!r}; expected 0 or 1; skipped")
+            return Issue(line, "malformed", f"handedness {_shown(row[layout.handedness])}; expected 0 or 1; skipped")
     sequence = row[layout.sequence].strip() if layout.sequence is not None else ""
     return Sample(line, sequence, time_s, values, handedness)
 
@@ -226,6 +259,10 @@ def _parquet_events(path: Path, input_columns: Sequence[str], required: Sequence
                 yield Issue(i + 1, "malformed", "time is missing or not a number; skipped", where="row")
                 continue
             time_s = float(times[i]) * layout.time_scale
+        problem = _not_text(seqs[i] or "")
+        if problem:  # a garbled id must not start a new sequence (a bridge and model reset)
+            yield Issue(i + 1, "malformed", f"sequence_id is {problem}; skipped", where="row")
+            continue
         hand = options.handedness if hands is None else hands[i]
         if hand not in (0, 1):
             yield Issue(i + 1, "malformed", f"handedness {hand!r}; expected 0 or 1; skipped", where="row")
@@ -241,7 +278,15 @@ def read_events(source: str | Path | IO[str], input_columns: Sequence[str], *, r
         yield from _csv_events(source, "<stream>", input_columns, required, options, sample_period_s)
         return
     if str(source) == STDIN:
-        yield from _csv_events(sys.stdin, "<stdin>", input_columns, required, options, sample_period_s)
+        if not hasattr(sys.stdin, "buffer"):
+            yield from _csv_events(sys.stdin, "<stdin>", input_columns, required, options, sample_period_s)
+            return
+        # sys.stdin decodes strictly: binary input would end the stream with a UnicodeDecodeError
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="replace", newline="")
+        try:
+            yield from _csv_events(stdin, "<stdin>", input_columns, required, options, sample_period_s)
+        finally:
+            stdin.detach()  # closing the wrapper would close the process's stdin
         return
     path = Path(source)
     if not path.is_file():
@@ -249,7 +294,7 @@ def read_events(source: str | Path | IO[str], input_columns: Sequence[str], *, r
     if path.suffix.lower() == ".parquet":
         yield from _parquet_events(path, input_columns, required, options, sample_period_s)
         return
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:  # -sig: drop a BOM
         yield from _csv_events(handle, str(path), input_columns, required, options, sample_period_s)
 
 

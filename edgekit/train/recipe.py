@@ -44,7 +44,37 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"recipe {path}: not valid TOML: {exc}") from None
     raw.setdefault("name", path.stem)
-    return recipe_from_dict(apply_overrides(raw, overrides), where=str(path))
+    merged = apply_overrides(raw, overrides)  # a malformed override is named here
+    try:
+        return recipe_from_dict(merged, where=str(path))
+    except RecipeError as exc:
+        raise _blamed(exc, raw, overrides, str(path)) from None
+
+
+def _blamed(error: RecipeError, raw: dict[str, Any], overrides: Sequence[str], where: str) -> RecipeError:
+    """`error` of a recipe with overrides, laid at the override that causes it: `train.epochs=abc`
+    is the user's typo on the command line, not a fault of the recipe file. Only on the error path,
+    so it may re-read the recipe once per override."""
+    if not overrides:
+        return error
+    try:
+        recipe_from_dict(raw, where)
+    except RecipeError:
+        return error  # the file alone is already wrong
+    for item in overrides:
+        try:
+            alone = apply_overrides(raw, [item])
+        except RecipeError:
+            continue  # it indexes a list an earlier override made
+        try:
+            recipe_from_dict(alone, where="")
+        except RecipeError as exc:
+            return RecipeError(f"override {item}: {exc}")
+    try:  # only their combination fails (a check across fields)
+        recipe_from_dict(apply_overrides(raw, overrides), where="")
+    except RecipeError as exc:
+        return RecipeError(f"{where} with overrides {' '.join(overrides)}: {exc}")
+    return error
 
 
 def recipe_from_dict(raw: dict[str, Any], where: str = "recipe") -> Recipe:
@@ -104,7 +134,7 @@ def validate(recipe: Recipe, where: str = "recipe") -> None:
     from edgekit.models import list_models
 
     def fail(msg: str) -> None:
-        raise RecipeError(f"{where}: {msg}")
+        raise RecipeError(f"{where}: {msg}" if where else msg)
 
     teachers, students = list_models(kind="teacher"), list_models(kind="student")
     for i, member in enumerate(recipe.teachers.members):

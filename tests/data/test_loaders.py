@@ -75,8 +75,19 @@ def bad_cmi(tmp_path, write_table):
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_cmi_missing_column(tmp_path, suffix, cmi_frame, bad_cmi):
     path = bad_cmi(cmi_frame.drop("acc_y"), suffix)
-    with pytest.raises(DataError, match=r"train\S*: missing column 'acc_y'"):
+    with pytest.raises(DataError, match=r"train\S*: missing CMI column 'acc_y'"):
         load_cmi(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_cmi_without_acc_is_named_as_cmi_not_long_table(tmp_path, suffix, cmi_frame, bad_cmi):
+    path = bad_cmi(cmi_frame.drop(*cs.ACC_COLUMNS), suffix)
+    with pytest.raises(DataError, match=r"train\S*: missing CMI columns \['acc_x', 'acc_y', 'acc_z'\] \(3\)") as err:
+        load_dataset(path)
+    assert "'label'" not in str(err.value).split(";")[0]
+    test_file = bad_cmi(cmi_frame.select(cs.TEST_COLUMNS).drop("acc_x"), suffix)  # unlabelled: still CMI
+    with pytest.raises(DataError, match=r"missing CMI column 'acc_x'"):
+        load_dataset(test_file)
 
 
 def test_cmi_non_numeric_sensor_csv(tmp_path, cmi_frame, bad_cmi):
@@ -109,6 +120,12 @@ def test_cmi_empty_and_header_only(tmp_path, cmi_frame, write_table):
     header_only = write_table(cmi_frame.head(0), tmp_path / "test.parquet")
     with pytest.raises(DataError, match="test.parquet: the table has a header but no rows"):
         load_cmi(header_only)
+    # in a header-only CSV every column reads as text: the complaint must be the missing rows, not a dtype
+    header_only_csv = tmp_path / "header.csv"
+    header_only_csv.write_text(",".join(cs.TRAIN_COLUMNS) + "\n")
+    for load in (load_cmi, load_dataset):
+        with pytest.raises(DataError, match="header.csv: the table has a header but no rows"):
+            load(header_only_csv)
 
 
 def test_cmi_duplicate_counter(tmp_path, cmi_frame, bad_cmi):
@@ -263,6 +280,9 @@ def test_long_table_errors(tmp_path, long_table_csv, write_table):
     write_table(frame.with_columns(pl.lit(0.0).alias("time")), tmp_path / "dup.csv")
     with pytest.raises(DataError, match="sequence 's1' has two rows with time=0.0"):
         load_long_table(tmp_path / "dup.csv")
+    (tmp_path / "header.csv").write_text(",".join(frame.columns) + "\n")
+    with pytest.raises(DataError, match="header.csv: the table has a header but no rows"):
+        load_long_table(tmp_path / "header.csv")
     run = pl.when(pl.col("ax") == 2).then(pl.lit("run")).otherwise("label")
     write_table(frame.with_columns(run.alias("label")), tmp_path / "mix.csv")
     with pytest.raises(DataError, match=r"sequence 's1' has several 'label' values \['run', 'sit'\]"):
