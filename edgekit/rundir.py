@@ -11,7 +11,7 @@ RUN_DIR/
   teachers/<member>/fold<k>/model.pt + model.json + checkpoint.pt (resume state)
   teachers/oof_logits.npy  (N_train, K) out-of-fold logits of the ensemble; per member too
   teachers/test_logits.npy (N_test, K) averaged over folds and members
-  teachers/ensemble.json   members, fitted stacking weights, CV report
+  teachers/ensemble.json   members, fitted stacking weights, CV report, fingerprint
   student/model.pt + model.json
 ```
 A model is saved as `model.pt` (a state_dict, loaded with `weights_only=True`) next to
@@ -23,7 +23,7 @@ dataclasses, e.g. resnet1d's `stages`), so model.json never names a class. Write
 `edgekit train` also writes (see `edgekit/train/run.py`):
 ```
   data.json                + train_ids_digest (order of the training sequences), teacher_fingerprint
-                             (hash of the recipe parts the teachers depend on), folds (val indices)
+                             (of the ensemble the student learned from, or null), folds (val indices)
   teachers/<member>/fold<k>/done.json      fold finished: seconds, samples/s, val scores, history
   teachers/<member>/fold<k>/stage.json, student/stage.json   inputs + fingerprint of the stage
                              (+ model_sha256 of its model.pt); see edgekit/train/fingerprint.py
@@ -136,9 +136,8 @@ def save_model(folder: Path, model, name: str, options: dict[str, Any]) -> None:
 
 def load_model(folder: Path, map_location: str = "cpu"):
     """Rebuild a model saved by `save_model` through the registry, in eval mode."""
-    import torch
-
     from edgekit.models.registry import create_model
+    from edgekit.train.checkpoint import read_torch_file
     from edgekit.train.recipe import model_options
 
     folder = Path(folder)
@@ -146,8 +145,19 @@ def load_model(folder: Path, map_location: str = "cpu"):
     for path in (meta_path, weights_path):
         if not path.exists():
             raise EdgekitError(f"{folder}: missing {path.name}; expected a model saved by edgekit (model.pt + model.json)")
-    meta = json.loads(meta_path.read_text())
-    model = create_model(meta["name"], **model_options(meta["name"], meta["options"], f"{meta_path}: options"))
-    model.load_state_dict(torch.load(weights_path, map_location=map_location, weights_only=True))
+    try:
+        meta = json.loads(meta_path.read_text())
+        name, options = meta["name"], meta["options"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EdgekitError(f"{meta_path}: not a model.json written by edgekit ({type(exc).__name__}: {exc}); "
+                           'expected {"name": ..., "options": {...}}; retrain or restore it') from None
+    model = create_model(name, **model_options(name, options, f"{meta_path}: options"))
+    state = read_torch_file(weights_path, "retrain or restore it", map_location=map_location)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:  # other layers or shapes than model.json builds
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[-1].strip()
+        raise EdgekitError(f"{weights_path}: its weights do not fit the {name} that {meta_path.name} describes "
+                           f"({detail}); retrain or restore both files") from None
     return model.eval()
 

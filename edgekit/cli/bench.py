@@ -30,7 +30,8 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
 @click.option("--max-seconds", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Stop a row's timed runs after this long (slow models get fewer runs).")
 @click.option("--length", type=click.IntRange(min=1), default=None,
-              help="Window length in samples [default: each model's training window].")
+              help="Window length in samples [default: each model's training window]; a length whose inputs "
+                   "and activations cannot fit in half the machine's memory is refused, naming the longest that fits.")
 @click.option("--baseline", default=None, help="Label of the model the ratios are against [default: the first].")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the full result as JSON here.")
@@ -42,9 +43,13 @@ def bench(models: tuple[str, ...], threads: str, batches: str, runs: int, warmup
           as_json: bool) -> None:
     """Latency, throughput, size and MACs of exported models side by side. MODEL is PATH or LABEL=PATH."""
     from edgekit.io import write_json_atomic
+    from edgekit.paths import ensure_writable_file
     from edgekit.runtime.bench import BenchModel, BenchOptions, bench_models
     from edgekit.runtime.report import bench_markdown, bench_plot
 
+    for flag, path in (("--out", out_path), ("--plot", plot_path)):
+        if path is not None:
+            ensure_writable_file(path, flag)  # before the timed runs, not after them
     options = BenchOptions(threads=_ints(threads, "--threads"), batches=_ints(batches, "--batch"), runs=runs,
                            warmup=warmup, max_seconds=max_seconds, length=length, baseline=baseline)
     with console.status("benchmarking", spinner="dots") if not as_json else nullcontext():

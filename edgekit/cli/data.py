@@ -23,9 +23,10 @@ def data() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def simulate(n_sequences: int, seed: int, out: Path, as_json: bool) -> None:
     """Write a simulated dataset in the CMI competition schema."""
+    from edgekit.paths import ensure_writable_file
     from edgekit.pipeline import simulate_to
 
-    report = simulate_to(out, n_sequences=n_sequences, seed=seed)
+    report = simulate_to(ensure_writable_file(out, "--out"), n_sequences=n_sequences, seed=seed)
     if as_json:
         emit_json(report)
         return
@@ -64,9 +65,10 @@ def _render_inspect(report: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def features(path: Path, out: Path, spec_name: str | None, as_json: bool) -> None:
     """Compute the causal per-sample features of a dataset."""
+    from edgekit.paths import ensure_writable_file
     from edgekit.pipeline import features_to
 
-    report = features_to(path, out, spec_name=spec_name)
+    report = features_to(path, ensure_writable_file(out, "--out"), spec_name=spec_name)
     if as_json:
         emit_json(report)
         return

@@ -28,10 +28,12 @@ def export(run_dir: Path, shortcut: str | None, target: str | None, out_dir: Pat
     """Export a run's student: ONNX with folded normalization and metadata, INT8/FP16, engines."""
     from edgekit.errors import EdgekitError
     from edgekit.export.qat import QatOptions
-    from edgekit.export.run import export_run
+    from edgekit.export.run import DEFAULT_OUT, export_run
+    from edgekit.paths import ensure_writable_dir
 
     if shortcut and target and shortcut != target:
         raise EdgekitError(f"--{shortcut.split('-')[1]} means --target {shortcut}; it conflicts with --target {target}")
+    ensure_writable_dir(out_dir or run_dir / DEFAULT_OUT, "--out")  # before the windows are rebuilt
     report = export_run(run_dir, target=target or shortcut or "cpu-fp32", out_dir=out_dir, qat=qat,
                         qat_options=QatOptions(epochs=qat_epochs), data=data)
     if as_json:

@@ -34,10 +34,12 @@ def train(recipe_path: Path, teacher: str, student: str | None, out: Path | None
     """Train the teacher ensemble and distil the student; overrides are key=value (train.epochs=3)."""
     from edgekit.train.device import dist_env
     from edgekit.train.recipe import load_recipe
-    from edgekit.train.run import TrainRequest
+    from edgekit.paths import ensure_writable_dir
+    from edgekit.train.run import TrainRequest, default_out
     from edgekit.train.run import train as run_train
 
     recipe = load_recipe(recipe_path, overrides)
+    ensure_writable_dir(out or default_out(recipe, teacher), "--out")  # before minutes of data preparation
     command = "edgekit train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     req = TrainRequest(recipe, teacher=teacher, student=student, out=out, resume=resume, force=force,
                        unlabeled=unlabeled, command=command)

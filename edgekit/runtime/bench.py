@@ -12,10 +12,16 @@ batch (the baseline is the first model unless named), and `macs_ratio` = the bas
 MACs. For the streaming question, `per_sample` compares what each model costs per new sample:
 a step model runs once; a window model re-run at every sample costs one whole window.
 The machine (CPU model, cores) and library versions go with the result.
+
+A window length the machine cannot hold is refused before anything runs, naming the longest one
+that fits: the inputs (largest batch × length × channels × 4 bytes) times `ACTIVATION_FACTOR` (the
+graph's intermediate tensors, and numpy drawing the inputs in float64 first) must stay within
+`MEMORY_FRACTION` of the memory this process may use (physical memory, or a smaller cgroup limit).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +30,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.formatting import format_bytes
 from edgekit.numeric import distribution
 from edgekit.runtime.machine import machine_info
 from edgekit.runtime.macs import count_graph_macs
+from edgekit.runtime.metadata import KIND_STEP, read_metadata
 from edgekit.runtime.session import CPU_PROVIDER, ModelSession
 
 ResultFn = Callable[[dict], None]
@@ -56,6 +64,40 @@ class BenchOptions:
     length: int | None = None  # window length in samples; None: each model's training window
     baseline: str | None = None  # label of the baseline model; None: the first
     seed: int = 0
+
+
+# Peak memory while a window runs, per input byte: measured 24x for mbconv_tcn_xs at length 200,000
+# (101 channels: 77 MiB of inputs, 1.9 GB peak); doubled for the wider models of the zoo.
+ACTIVATION_FACTOR = 48
+MEMORY_FRACTION = 0.5  # of the usable memory: the rest is the OS's, onnxruntime's arena and other jobs'
+
+
+def usable_memory_bytes() -> int:
+    """Physical memory, or the cgroup (container) limit when that is smaller; 8 GiB when unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        total = 8 * 2**30
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        return min(total, int(limit)) if limit.isdigit() else total
+    except OSError:
+        return total
+
+
+def check_window_fits(meta, length: int, batches: Sequence[int], where: str) -> None:
+    """Refuse a `--length` whose window inputs (and activations) cannot fit in memory, naming the limit."""
+    batch = max(batches)
+    per_sample = len(meta.channels) * 4 + (len(meta.inputs) > 1)  # float32 features (+ a bool mask)
+    budget = int(usable_memory_bytes() * MEMORY_FRACTION)
+    if batch * length * per_sample * ACTIVATION_FACTOR <= budget:
+        return
+    longest = budget // (batch * per_sample * ACTIVATION_FACTOR)
+    raise EdgekitError(
+        f"--length {length:,}: {where} at batch {batch} takes {format_bytes(batch * length * per_sample)} of inputs "
+        f"({len(meta.channels)} channels × 4 bytes a sample) and about {ACTIVATION_FACTOR}× that while running, "
+        f"over the {format_bytes(budget)} limit ({MEMORY_FRACTION:.0%} of this machine's memory); expected "
+        f"--length ≤ {longest:,}" + (f" at --batch {batch}" if batch > 1 else ""))
 
 
 def _feeds(session: ModelSession, batch: int, length: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -106,6 +148,11 @@ def bench_models(models: Sequence[BenchModel], options: BenchOptions = BenchOpti
         if not values or min(values) < 1:
             raise EdgekitError(f"{name} {list(values)}: expected positive integers")
     notify = on_result or (lambda row: None)
+    if options.length is not None:  # before any model runs: a refused length wastes no time
+        for model in models:
+            meta = read_metadata(model.path)
+            if meta.kind != KIND_STEP:
+                check_window_fits(meta, options.length, options.batches, str(model.path))
     described: dict[str, dict] = {}
     rows: list[dict] = []
     for model in models:

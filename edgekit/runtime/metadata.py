@@ -127,8 +127,9 @@ class ModelMetadata(ModelInfo):
             raise EdgekitError(f"{where}: {FORMAT} is {props[FORMAT]!r}, expected an integer") from None
         if found != METADATA_FORMAT:
             raise EdgekitError(f"{where}: edgekit metadata format {found}; this edgekit reads format {METADATA_FORMAT}")
+        _check_spec_json(props.get(FEATURE_SPEC), where)
         try:
-            return cls(
+            meta = cls(
                 kind=props[KIND],
                 precision=props[PRECISION],
                 model=props.get(MODEL, ""),
@@ -150,9 +151,29 @@ class ModelMetadata(ModelInfo):
             raise EdgekitError(f"{where}: edgekit metadata lacks {exc.args[0]}; re-export the model") from None
         except (ValueError, TypeError) as exc:
             raise EdgekitError(f"{where}: malformed edgekit metadata ({exc}); re-export the model") from None
+        for key, values, expected in ((CLASS_NAMES, meta.class_names, "one name per logit"),
+                                      (CHANNELS, meta.channels, "one name per input channel")):
+            if not values:
+                raise EdgekitError(f"{where}: {key} is empty; expected {expected}; re-export the model")
+        return meta
 
     def feature_spec(self) -> dict[str, Any]:
         return json.loads(self.feature_spec_json)
+
+
+def _check_spec_json(text: str | None, where: str) -> None:
+    """The stored feature spec is a JSON object, checked on reading so the error names the model
+    file; whoever parses it later (the stream's bridge) would only know the JSON."""
+    if text is None:
+        return  # reported with the other missing keys
+    try:
+        ok = isinstance(json.loads(text), dict)
+    except ValueError as exc:
+        raise EdgekitError(f"{where}: {FEATURE_SPEC} is not valid JSON ({exc}); expected the FeatureSpec JSON "
+                           "the model was exported with: re-export the model") from None
+    if not ok:
+        raise EdgekitError(f"{where}: {FEATURE_SPEC} is not a JSON object; expected the FeatureSpec JSON the model "
+                           "was exported with: re-export the model")
 
 
 def load_model_proto(path: str | Path):
@@ -169,15 +190,27 @@ def load_model_proto(path: str | Path):
 
 
 def read_props(path: str | Path) -> dict[str, str]:
-    proto = load_model_proto(path)
+    return _props(load_model_proto(path), path)
+
+
+def _props(proto, path: str | Path) -> dict[str, str]:
     if not proto.graph.node:
         raise EdgekitError(f"{path}: not a readable ONNX model (empty graph)")
     return {p.key: p.value for p in proto.metadata_props}
 
 
 def read_metadata(path: str | Path) -> ModelMetadata:
-    """The edgekit metadata of an ONNX file; a clear one-line error for missing, corrupt or foreign files."""
-    return ModelMetadata.from_props(read_props(path), where=str(path))
+    """The edgekit metadata of an ONNX file; a clear one-line error for missing, corrupt or foreign
+    files, and for class names that do not match the graph's logits (a prediction would index past them)."""
+    proto = load_model_proto(path)
+    meta = ModelMetadata.from_props(_props(proto, path), where=str(path))
+    logits = next((o for o in proto.graph.output if meta.outputs and o.name == meta.outputs[0]), None)
+    dims = logits.type.tensor_type.shape.dim if logits is not None else ()
+    if dims and dims[-1].dim_value > 0 and dims[-1].dim_value != len(meta.class_names):  # 0: a symbolic size
+        raise EdgekitError(f"{path}: the graph's {logits.name} output has {dims[-1].dim_value} logits but "
+                           f"{CLASS_NAMES} names {len(meta.class_names)} classes; expected one name per logit; "
+                           "re-export the model")
+    return meta
 
 
 def _first_line(exc: BaseException) -> str:
