@@ -21,12 +21,15 @@ def format_count(n: float | None) -> str:
 
 
 def format_bytes(n: int | None) -> str:
-    """File and memory sizes in binary units: `512 B`, `12.3 KiB`, `4.56 MiB`."""
+    """File and memory sizes in binary units: `512 B`, `12.3 KiB`, `4.56 MiB`, `37.6 GiB`."""
     if n is None:
         return ""
     if n < 1024:
         return f"{n} B"
-    return f"{n / 1024:.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.2f} MiB"
+    for scale, unit in ((2**30, "GiB"), (2**20, "MiB")):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n / 1024:.1f} KiB"
 
 
 def format_seconds(seconds: float | None) -> str:

@@ -45,7 +45,7 @@ from typing import Any
 
 from edgekit.config_io import to_plain
 from edgekit.errors import EdgekitError
-from edgekit.io import atomic_path, write_json_atomic
+from edgekit.io import write_json_atomic
 
 
 @dataclass(frozen=True)
@@ -126,11 +126,10 @@ class RunDir:
 
 def save_model(folder: Path, model, name: str, options: dict[str, Any]) -> None:
     """Write `model.pt` (state_dict) and `model.json` ({"name", "options"}) into `folder`."""
-    import torch
+    from edgekit.train.checkpoint import write_torch_file
 
     folder = Path(folder)
-    with atomic_path(folder / "model.pt") as tmp:
-        torch.save(model.state_dict(), tmp)
+    write_torch_file(folder / "model.pt", model.state_dict(), "model", "free some space and retrain the stage")
     write_json_atomic(folder / "model.json", {"name": name, "options": to_plain(dict(options))})
 
 

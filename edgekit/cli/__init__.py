@@ -6,6 +6,7 @@ A user mistake (`EdgekitError`) is printed as one line and exits with status 2.
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import click
@@ -20,6 +21,14 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except EdgekitError as err:
             click.echo(f"error: {err}", err=True)
+            sys.exit(2)
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # a full disk is the user's to fix, wherever the library was writing: one line, not a traceback
+            where = f" {err.filename}" if err.filename else ""
+            click.echo(f"error: could not write{where}: {err.strerror}; free some space and rerun "
+                       "(training: with --resume)", err=True)
             sys.exit(2)
 
 

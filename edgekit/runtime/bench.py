@@ -21,7 +21,6 @@ graph's intermediate tensors, and numpy drawing the inputs in float64 first) mus
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ import numpy as np
 from edgekit.errors import EdgekitError
 from edgekit.formatting import format_bytes
 from edgekit.numeric import distribution
-from edgekit.runtime.machine import machine_info
+from edgekit.runtime.machine import machine_info, usable_memory_bytes
 from edgekit.runtime.macs import count_graph_macs
 from edgekit.runtime.metadata import KIND_STEP, read_metadata
 from edgekit.runtime.session import CPU_PROVIDER, ModelSession
@@ -70,19 +69,6 @@ class BenchOptions:
 # (101 channels: 77 MiB of inputs, 1.9 GB peak); doubled for the wider models of the zoo.
 ACTIVATION_FACTOR = 48
 MEMORY_FRACTION = 0.5  # of the usable memory: the rest is the OS's, onnxruntime's arena and other jobs'
-
-
-def usable_memory_bytes() -> int:
-    """Physical memory, or the cgroup (container) limit when that is smaller; 8 GiB when unknown."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not POSIX
-        total = 8 * 2**30
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        return min(total, int(limit)) if limit.isdigit() else total
-    except OSError:
-        return total
 
 
 def check_window_fits(meta, length: int, batches: Sequence[int], where: str) -> None:

@@ -55,3 +55,16 @@ def describe_machine(info: dict) -> str:
     where = ", ".join(p for p in (info.get("cpu"), f"{info['cores']} cores" if info.get("cores") else None) if p)
     versions = ", ".join(f"{k} {info[k]}" for k in VERSION_KEYS if info.get(k))
     return "; ".join(p for p in (where, versions) if p)
+
+
+def usable_memory_bytes() -> int:
+    """Physical memory, or the cgroup (container) limit when that is smaller; 8 GiB when unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX
+        total = 8 * 2**30
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        return min(total, int(limit)) if limit.isdigit() else total
+    except OSError:
+        return total

@@ -32,6 +32,7 @@ import numpy as np
 
 from edgekit.errors import EdgekitError
 from edgekit.io import write_json_atomic, write_text_atomic
+from edgekit.paths import ensure_writable_dir
 from edgekit.rundir import RunDir
 from edgekit.train.config import ModelConfig, Recipe
 from edgekit.train.loop import ProgressFn
@@ -81,6 +82,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
 
     validate(recipe, "recipe (after --teacher/--student)")
     run = RunDir(req.out or default_out(recipe, req.teacher))
+    ensure_writable_dir(run.root, "--out")  # library callers too, not only the CLI
     check_out_folder(run, force=req.force)
     timings: dict[str, float] = {}
     started = time.perf_counter()

@@ -287,3 +287,23 @@ def test_bench_runs_a_length_that_fits(tiny_onnx, tmp_path):
     result = _invoke("bench", tiny_onnx(), "--length", "64", "--runs", "5", "--warmup", "0", "--out", out)
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["models"][0]["length"] == 64
+
+
+def test_a_full_disk_anywhere_is_one_line(monkeypatch, tmp_path):
+    """Writes outside the checkpoint path (JSON, tables) that hit ENOSPC end in one line too."""
+    import errno
+
+    from click.testing import CliRunner
+
+    from edgekit.cli import main
+    from edgekit.data import simulator
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "sim.parquet"))
+
+    monkeypatch.setattr(simulator, "write_simulation", full)
+    result = CliRunner().invoke(main, ["data", "simulate", "--sequences", "20", "--out", str(tmp_path / "sim.parquet")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: could not write {tmp_path / 'sim.parquet'}: No space left on device; free some space and rerun "
+        "(training: with --resume)"]
