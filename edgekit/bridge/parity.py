@@ -7,7 +7,9 @@ re-run on the same stream with every input moved by one float32 ulp (relative 2^
 the sign alternating from sample to sample (a backward difference's worst case: both ends moved
 apart) and random across columns, then with independent random signs per value (what rounding
 does; a smooth signal is blind to an alternating pattern), `PERTURBATION_RUNS` runs in all;
-slack = SLACK_FACTOR * the largest change of that value.
+slack = SLACK_FACTOR * the largest change of that value. A value inside its physical range stays
+inside (clipped to the limit): rounding cannot make a valid sample missing, and a 254 ToF pixel
+moved to 254.00002 would otherwise open a slack of the whole ToF range.
 For well-conditioned features the change is ~1e-7 relative and slack vanishes under RTOL; it
 only opens where float32 cannot hold 1e-5 by construction:
 - backward differences divided by dt (jerk, angular velocity, Euler and tilt rates): a float32
@@ -17,7 +19,8 @@ SLACK_FACTOR = 8 covers the few roundings the C makes per value beyond the input
 Because a random perturbation can miss the worst case at a given sample, backward differences
 also get a deterministic floor: DIFF_ROUNDINGS * u * S / dt, with S the float32 magnitude of
 what is differenced (|acc| for acc-derived channels, 2 pi for angles, the channel's range for
-others): the resolution of a float32 signal divided by the sample period.
+others; values outside their physical range are missing and do not count): the resolution of
+a float32 signal divided by the sample period.
 A formula error, a wrong window or a state bug moves a value by far more (1e-3 and up).
 Angles that live on a circle (roll, yaw) are compared modulo 2 pi.
 """
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgekit.features.reference import StreamingFeatures
-from edgekit.features.spec import FeatureSpec
+from edgekit.features.spec import FeatureSpec, input_ranges, out_of_range
 
 RTOL = 1e-5
 SLACK_FACTOR = 8.0
@@ -59,9 +62,18 @@ def perturbation_slack(spec: FeatureSpec, samples: np.ndarray, handedness: int, 
         else:  # like rounding: independent per value (smooth signals are blind to alternation)
             sign = rng.choice([-1.0, 1.0], size=x.shape)
         with np.errstate(invalid="ignore"):
-            moved = StreamingFeatures(spec, handedness=handedness).push_many(x * (1.0 + sign * ULP32))
+            moved = StreamingFeatures(spec, handedness=handedness).push_many(_perturbed(spec, x, sign))
         change = np.maximum(change, _difference(spec, moved, reference))
     return np.maximum(SLACK_FACTOR * change, difference_floor(spec, samples)[None, :])
+
+
+def _perturbed(spec: FeatureSpec, x: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """x moved by one float32 ulp in the direction `sign`, values inside their physical range kept inside."""
+    ranges = input_ranges(spec.inputs)
+    low, high = np.array([r.low for r in ranges]), np.array([r.high for r in ranges])
+    moved = x * (1.0 + sign * ULP32)
+    inside = (x >= low) & (x <= high)
+    return np.where(inside, np.clip(moved, low, high), moved)
 
 
 def is_backward_difference(spec: FeatureSpec, name: str) -> bool:
@@ -73,6 +85,7 @@ def is_backward_difference(spec: FeatureSpec, name: str) -> bool:
 def difference_floor(spec: FeatureSpec, samples: np.ndarray) -> np.ndarray:
     """Per-feature floor (F,) for backward-difference features; 0 for the others."""
     x = np.asarray(samples, dtype=np.float64)
+    x = np.where(out_of_range(spec.inputs, x), np.nan, x)  # missing: not part of any signal
     cols = spec.input_columns()
     inputs = spec.inputs
 

@@ -9,6 +9,14 @@ it came from, so the loaders record that in two per-sequence extras (per-sequenc
 - `extras[MEASURED_PERIOD_KEY]`: the median time step of each sequence in seconds (NaN when a
   sequence has one sample), only where the data has timestamps.
 A dataset without these keys is reported with source "unknown".
+
+Implausible values. `missing` counts NaN only; `implausible` (when the channels have feature
+roles, see `FeatureSpec.for_channels`) gives, per channel group, the fraction of finite values
+outside the physical range of their role (`edgekit.features.spec`: |acc| > 16 g, |gyro| >
+35 rad/s, a quaternion component beyond 1.5, ...), which the features treat as missing exactly
+like NaN, and per sample the fraction of zero-norm quaternions (missing too) and of quaternions
+whose norm is off 1 by more than `QUAT_UNIT_TOLERANCE` (normalised by the features, but a
+sign that the column is not an orientation). A corrupt or mis-scaled file shows itself here.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from edgekit.data.dataset import UNLABELLED, SequenceDataset
 PERIOD_SOURCE_KEY = "sample_period_source"
 MEASURED_PERIOD_KEY = "measured_period_s"
 _MAX_CATEGORIES = 20  # string extras with more distinct values than this are ids, not categories
+QUAT_UNIT_TOLERANCE = 0.01  # a fusion filter's quaternion keeps its norm within ~1e-3 of 1
 
 
 class PeriodSource(str, Enum):
@@ -46,6 +55,7 @@ def inspect_dataset(ds: SequenceDataset) -> dict[str, Any]:
         "length": _length_stats(lengths),
         "class_balance": _class_balance(ds),
         "missing": _missing_by_group(ds),
+        "implausible": _implausible(ds),
         "sample_period": _sample_period(ds),
         "extras": _extras_summary(ds),
     }
@@ -91,6 +101,40 @@ def _missing_by_group(ds: SequenceDataset) -> dict[str, float]:
     return {
         group: float(nan_per_channel[idx].sum() / (total * len(idx))) if total else 0.0 for group, idx in groups.items()
     }
+
+
+def _implausible(ds: SequenceDataset) -> dict[str, float]:
+    """Values the features treat as missing although they are not NaN (see the module docstring)."""
+    from edgekit.errors import SpecError
+    from edgekit.features.spec import QUAT_MIN_NORM, FeatureSpec, out_of_range
+
+    try:
+        inputs = FeatureSpec.for_channels(ds.channels, ds.sample_period_s, units=ds.units).inputs
+    except SpecError:  # no accelerometer: the channels have no feature roles
+        return {}
+    columns = inputs.columns()
+    positions = ds.channel_index(columns)
+    outside = np.zeros(len(columns), dtype=np.int64)
+    zero_norm = non_unit = 0
+    for seq in ds.sequences:
+        x = seq[:, positions]
+        mask = out_of_range(inputs, x)
+        outside += mask.sum(axis=0)
+        if inputs.rot is not None:
+            q = x[:, 3:7].astype(np.float64)
+            usable = np.isfinite(q).all(axis=1) & ~mask[:, 3:7].any(axis=1)
+            norm = np.sqrt((np.where(usable[:, None], q, 0.0) ** 2).sum(axis=1))
+            zero_norm += int((usable & (norm < QUAT_MIN_NORM)).sum())
+            non_unit += int((usable & (norm >= QUAT_MIN_NORM) & (np.abs(norm - 1.0) > QUAT_UNIT_TOLERANCE)).sum())
+    total = int(ds.lengths.sum())
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(columns):
+        groups.setdefault(channel_group(name), []).append(j)
+    report = {group: float(outside[idx].sum() / (total * len(idx))) if total else 0.0 for group, idx in groups.items()}
+    if inputs.rot is not None:
+        report["rot_zero_norm"] = zero_norm / total if total else 0.0
+        report["rot_non_unit"] = non_unit / total if total else 0.0
+    return report
 
 
 def _sample_period(ds: SequenceDataset) -> dict[str, Any]:

@@ -37,7 +37,19 @@ from edgekit.features.batch_tof import tof_aggregates
 from edgekit.features.batch_windows import backward_difference, windowed_expressions
 from edgekit.features.mirror import mirror_expressions
 from edgekit.features.reference import MIN_ACC_NORM, SMALL_ROTATION
-from edgekit.features.spec import QUAT_MIN_NORM, FeatureSpec, InputSpec, TiltSource
+from edgekit.features.spec import (
+    ACC_RANGE,
+    EXTRA_RANGE,
+    GYRO_RANGE,
+    QUAT_MIN_NORM,
+    QUAT_RANGE,
+    THM_RANGE,
+    TOF_RANGE,
+    FeatureSpec,
+    InputSpec,
+    PhysicalRange,
+    TiltSource,
+)
 
 FIRST, POS, GAPPED, HANDEDNESS = "__first", "__pos", "__gapped", "__handedness"
 TWO_PI = 2.0 * math.pi
@@ -68,8 +80,13 @@ def hold(value: pl.Expr, valid: pl.Expr, default: float) -> pl.Expr:
     return pl.when(first_invalid).then(pl.lit(default, pl.Float64)).otherwise(pl.when(valid).then(value)).forward_fill()
 
 
-def all_finite(names: list[str]) -> pl.Expr:
-    return pl.all_horizontal([pl.col(n).is_finite() for n in names])
+def within(expr: pl.Expr, valid: PhysicalRange) -> pl.Expr:
+    """Not missing under the NaN policy: inside the physical range (NaN and +-Inf never are)."""
+    return expr.is_between(valid.low, valid.high)
+
+
+def all_within(exprs: list[pl.Expr], valid: PhysicalRange) -> pl.Expr:
+    return pl.all_horizontal([within(e, valid) for e in exprs])
 
 
 def _wrap(d: pl.Expr) -> pl.Expr:
@@ -184,19 +201,21 @@ def _largest_window(spec: FeatureSpec) -> int:
 
 
 def _clean(lf: pl.LazyFrame, spec: FeatureSpec) -> pl.LazyFrame:
-    """The NaN policy: held acc/gyro/thm/extras, held normalised sign-continuous quaternion."""
+    """The NaN policy: held acc/gyro/thm/extras, held normalised sign-continuous quaternion; a
+    value outside its physical range is missing like NaN (spec.py)."""
     inp = spec.inputs
     raw = _internal_names(inp)
+    acc = [pl.col(c) * inp.acc_scale for c in raw["acc"]]
     # validity flags become columns first: Polars would recompute them in every expression using them
-    lf = lf.with_columns(all_finite(raw["acc"]).alias("__acc_ok"),
-                         *([all_finite(raw["gyro"]).alias("__gyro_ok")] if raw["gyro"] else []))
-    exprs = [hold(pl.col(c) * inp.acc_scale, pl.col("__acc_ok"), 0.0).alias(f"acc_{a}")
-             for c, a in zip(raw["acc"], catalog.XYZ)]
+    lf = lf.with_columns(all_within(acc, ACC_RANGE).alias("__acc_ok"),
+                         *([all_within([pl.col(c) for c in raw["gyro"]], GYRO_RANGE).alias("__gyro_ok")]
+                           if raw["gyro"] else []))
+    exprs = [hold(value, pl.col("__acc_ok"), 0.0).alias(f"acc_{a}") for value, a in zip(acc, catalog.XYZ)]
     if inp.rot is not None:
         w, x, y, z = (pl.col(c) for c in raw["rot"])
         lf = lf.with_columns((w * w + x * x + y * y + z * z).sqrt().alias("__qnorm"),
-                             all_finite(raw["rot"]).alias("__qfinite"))
-        valid = pl.col("__qfinite") & (pl.col("__qnorm") >= QUAT_MIN_NORM)
+                             all_within([pl.col(c) for c in raw["rot"]], QUAT_RANGE).alias("__qinrange"))
+        valid = pl.col("__qinrange") & (pl.col("__qnorm") >= QUAT_MIN_NORM)
         lf = lf.with_columns(hold(pl.col(c) / pl.col("__qnorm"), valid, IDENTITY[i]).alias(f"__qh{i}")
                              for i, c in enumerate(raw["rot"]))
         held = [pl.col(f"__qh{i}") for i in range(4)]
@@ -215,14 +234,15 @@ def _clean(lf: pl.LazyFrame, spec: FeatureSpec) -> pl.LazyFrame:
         exprs += [hold(pl.col(c), pl.col("__gyro_ok"), 0.0).alias(f"gyro_{a}")
                   for c, a in zip(raw["gyro"], catalog.XYZ)]
     for k, c in enumerate(raw["thm"], start=1):
-        exprs += [hold(pl.col(c), pl.col(c).is_finite(), 0.0).alias(f"thm_{k}"),
-                  (~pl.col(c).is_finite()).cast(pl.Float64).alias(f"thm_{k}_missing")]
-    stage1, stage2 = _valid_stats(raw["thm"], lambda e: e.is_finite(), "thm") if raw["thm"] else ([], [])
+        exprs += [hold(pl.col(c), within(pl.col(c), THM_RANGE), 0.0).alias(f"thm_{k}"),
+                  (~within(pl.col(c), THM_RANGE)).cast(pl.Float64).alias(f"thm_{k}_missing")]
+    stage1, stage2 = _valid_stats(raw["thm"], lambda e: within(e, THM_RANGE), "thm") if raw["thm"] else ([], [])
     if spec.families.raw is not None and spec.families.raw.tof_pixels:
         pixels = [pl.col(c) for c in raw["tof"]]
-        exprs += [pl.when((p.is_finite() & (p >= 0.0)).fill_null(False)).then(p).otherwise(-1.0).alias(name)
+        exprs += [pl.when(within(p, TOF_RANGE).fill_null(False)).then(p).otherwise(-1.0).alias(name)
                   for p, name in zip(pixels, inp.tof_columns())]
-    exprs += [hold(pl.col(c), pl.col(c).is_finite(), 0.0).alias(name) for c, name in zip(raw["extra"], inp.extra)]
+    exprs += [hold(pl.col(c), within(pl.col(c), EXTRA_RANGE), 0.0).alias(name)
+              for c, name in zip(raw["extra"], inp.extra)]
     return lf.with_columns(exprs + stage1).with_columns(stage2)
 
 

@@ -1,5 +1,5 @@
 """Per-sample ToF aggregates for the batch pipeline: mean, std, min, max and valid fraction of
-each 8x8 sensor over its valid pixels (finite and >= 0; raw -1 means no return).
+each 8x8 sensor over its valid pixels (within `TOF_RANGE`, 0..254; raw -1 means no return).
 
 This block is numpy rather than Polars expressions because it dominates the cost: 320 pixel
 columns x 575 K rows. Folding 64 columns with `pl.sum_horizontal`/`when` allocates a new column
@@ -7,7 +7,8 @@ per step and took ~20 s; here every pixel column is read once, in its own dtype,
 accumulators that stay in cache (~8 cheap ops per column). Integer pixels (the CMI data) are
 summed exactly in integers, which is also how the device accumulates them; float pixels in float64.
 
-The std uses the sums form var = (n sum x^2 - (sum x)^2) / n^2, exact for integer pixels; the
+The std uses the sums form var = (n sum x^2 - (sum x)^2) / n^2, exact for integer pixels (valid
+ones are at most 254, so 64 of them and their squares sum far below 2^31 in int32); the
 streaming reference uses the same form. Aggregates are row-wise, so they are computed before
 the frame is sorted, and because they are invariant to the left-right flip of an image,
 mirroring reduces to swapping the aggregates of the `MIRROR_SENSOR_SWAP` sensors.
@@ -22,42 +23,41 @@ import polars as pl
 
 from edgekit.data.cmi_schema import TOF_PIXELS
 from edgekit.features import catalog
-from edgekit.features.spec import InputSpec
+from edgekit.features.spec import TOF_RANGE, InputSpec
+
+TOF_HIGH = int(TOF_RANGE.high)  # the integer path's test 0 <= v <= TOF_HIGH is unsigned(v) <= TOF_HIGH
 
 
 def _sensor_aggregates(block: pl.DataFrame, integer: bool) -> dict[str, np.ndarray]:
     """`block`: one sensor's pixel columns, integers with missing as -1, or Float64 with NaN."""
     rows, width = block.height, block.width
     if integer:
-        # 64 * 4095^2 < 2^31: int32 accumulators are exact for any plausible ToF code
-        wide = np.int32 if int(block.max().max_horizontal()[0] or 0) < 4096 else np.int64
-        count, total, squares = np.zeros(rows, np.int32), np.zeros(rows, wide), np.zeros(rows, wide)
-        # uint32 / int32 accumulators (narrowing int64 pixels is safe: codes are small)
-        low = np.full(rows, np.iinfo(np.uint32).max, np.uint32)
-        high = np.full(rows, -1, np.int32)
-        valid, kept, square = np.empty(rows, bool), np.empty(rows, wide), np.empty(rows, wide)  # reused
+        count, total, squares = np.zeros(rows, np.int32), np.zeros(rows, np.int32), np.zeros(rows, np.int32)
+        low, high = np.full(rows, np.iinfo(np.uint64).max, np.uint64), np.zeros(rows, np.int32)
+        valid, kept, square = np.empty(rows, bool), np.empty(rows, np.int32), np.empty(rows, np.int32)  # reused
         for series in block.iter_columns():
             values = series.to_numpy()  # zero-copy in the column's own integer dtype
-            count += np.greater_equal(values, 0, out=valid)
-            np.maximum(values, 0, out=kept)  # missing pixels are negative: they add 0
+            # viewed as unsigned, negative pixels (-1: no return) lie above TOF_HIGH like huge ones:
+            # one comparison tells valid pixels, and no missing one can be the minimum
+            unsigned = values.view(np.dtype(f"u{values.itemsize}"))
+            count += np.less_equal(unsigned, TOF_HIGH, out=valid)
+            np.multiply(values, valid, out=kept, casting="unsafe")  # missing pixels add 0; valid fit int32
             total += kept
             squares += np.multiply(kept, kept, out=square)
-            # viewed as unsigned, the negative (missing) pixels are larger than any valid one
-            np.minimum(low, values.view(np.dtype(f"u{values.itemsize}")), out=low)
-            np.maximum(high, values, out=high)
+            np.maximum(high, kept, out=high)  # a missing pixel's 0 never beats a valid one (>= 0)
+            np.minimum(low, unsigned, out=low)
     else:
         count, total, squares = np.zeros(rows, np.int32), np.zeros(rows), np.zeros(rows)
         low, high = np.full(rows, np.inf), np.full(rows, -np.inf)
         for series in block.iter_columns():
             values = series.to_numpy()
-            values = np.where(np.isfinite(values), values, -1.0)  # NaN and inf are missing too
-            valid = values >= 0.0
+            valid = (values >= TOF_RANGE.low) & (values <= TOF_RANGE.high)  # NaN, inf, -1 and huge fail
             count += valid
-            kept = np.maximum(values, 0.0)  # missing pixels are negative: they add 0
+            kept = np.where(valid, values, 0.0)  # missing pixels add 0
             total += kept
             squares += kept * kept
             np.fmin(low, np.where(valid, values, np.inf), out=low)
-            np.maximum(high, values, out=high)  # a missing pixel (< 0) never beats a valid one
+            np.maximum(high, kept, out=high)  # a missing pixel's 0 never beats a valid one (>= 0)
     n = count.astype(np.float64)
     some = count > 0
     safe_n = np.where(some, n, 1.0)

@@ -21,7 +21,19 @@ import numpy as np
 from edgekit.errors import DataError
 from edgekit.features import catalog
 from edgekit.features.mirror import mirror_plan, mirror_sample
-from edgekit.features.spec import QUAT_MIN_NORM, VARIANCE_FLOOR, FeatureSpec, RollingStat, TiltSource
+from edgekit.features.spec import (
+    ACC_RANGE,
+    EXTRA_RANGE,
+    GYRO_RANGE,
+    QUAT_MIN_NORM,
+    QUAT_RANGE,
+    THM_RANGE,
+    TOF_RANGE,
+    VARIANCE_FLOOR,
+    FeatureSpec,
+    RollingStat,
+    TiltSource,
+)
 from edgekit.features.windows import SlidingCorrelation, SlidingDft, SlidingExtremum, SlidingMoments, SlidingSum
 
 TWO_PI = 2.0 * math.pi
@@ -134,51 +146,52 @@ class StreamingFeatures:
         result = [self.push(row) for row in rows]
         return np.array(result, dtype=np.float64).reshape(len(result), len(self.names))
 
-    # --- (2) NaN policy, and the aggregates of the current sample's thermopiles and ToF pixels --
+    # --- (2) NaN policy (NaN, Inf and values outside the physical range are missing), and the
+    # aggregates of the current sample's thermopiles and ToF pixels --------------------------------
     def _clean(self, x: list[float]) -> dict[str, float]:
         inp = self.spec.inputs
         out: dict[str, float] = {}
-        acc = x[self._acc_at:self._acc_at + 3]
-        if all(math.isfinite(v) for v in acc):
-            self.acc = [v * inp.acc_scale for v in acc]
+        acc = [v * inp.acc_scale for v in x[self._acc_at:self._acc_at + 3]]
+        if all(ACC_RANGE.contains(v) for v in acc):
+            self.acc = acc
         out["acc_x"], out["acc_y"], out["acc_z"] = self.acc
         if inp.rot is not None:
             self._clean_quaternion(x[self._rot_at:self._rot_at + 4])
             out["rot_w"], out["rot_x"], out["rot_y"], out["rot_z"] = self.q
         if inp.gyro is not None:
             gyro = x[self._gyro_at:self._gyro_at + 3]
-            if all(math.isfinite(v) for v in gyro):
+            if all(GYRO_RANGE.contains(v) for v in gyro):
                 self.gyro = gyro
             out["gyro_x"], out["gyro_y"], out["gyro_z"] = self.gyro
         thm_raw = x[self._thm_at:self._tof_at]
         for k, v in enumerate(thm_raw):
-            if math.isfinite(v):
+            if THM_RANGE.contains(v):
                 self.thm[k] = v
             out[f"thm_{k + 1}"] = self.thm[k]
-            out[f"thm_{k + 1}_missing"] = 0.0 if math.isfinite(v) else 1.0
+            out[f"thm_{k + 1}_missing"] = 0.0 if THM_RANGE.contains(v) else 1.0
         if thm_raw:
-            finite = [v for v in thm_raw if math.isfinite(v)]
-            stats = _valid_stats(finite, len(thm_raw))
+            valid = [v for v in thm_raw if THM_RANGE.contains(v)]
+            stats = _valid_stats(valid, len(thm_raw))
             for name, value in zip(catalog.THM_STATS, stats):
                 out[f"thm_{name}"] = value
         for s in range(inp.tof_sensors):
             pixels = x[self._tof_at + 64 * s:self._tof_at + 64 * (s + 1)]
-            valid = [v for v in pixels if math.isfinite(v) and v >= 0.0]
+            valid = [v for v in pixels if TOF_RANGE.contains(v)]
             for name, value in zip(catalog.TOF_STATS, _tof_stats(valid, len(pixels))):
                 out[f"tof_{s + 1}_{name}"] = value
             if self.spec.families.raw is not None and self.spec.families.raw.tof_pixels:
                 for p, v in enumerate(pixels):
-                    out[f"tof_{s + 1}_v{p}"] = v if math.isfinite(v) and v >= 0.0 else -1.0
+                    out[f"tof_{s + 1}_v{p}"] = v if TOF_RANGE.contains(v) else -1.0
         for k, name in enumerate(inp.extra):
             v = x[self._extra_at + k]
-            if math.isfinite(v):
+            if EXTRA_RANGE.contains(v):
                 self.extra[k] = v
             out[name] = self.extra[k]
         return out
 
     def _clean_quaternion(self, q: list[float]) -> None:
-        if not all(math.isfinite(v) for v in q):
-            return  # hold
+        if not all(QUAT_RANGE.contains(v) for v in q):
+            return  # hold: missing or outside the physical range
         w, x, y, z = q
         norm = math.sqrt(w * w + x * x + y * y + z * z)
         if norm < QUAT_MIN_NORM:

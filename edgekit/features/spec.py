@@ -10,23 +10,44 @@ Every feature is causal: a sample's features use that sample and earlier samples
 sequence only, and each is an O(1)-per-sample recurrence a Cortex-M4 can afford in float32
 (ring buffers, running sums, sliding Welford moments, a monotonic deque, a sliding DFT).
 
-NaN policy `HOLD_LAST` (the only policy so far; an Enum so a new one changes the hash):
-- acc, gyro: a sample with any non-finite component is replaced, as a whole vector, by the last
+NaN policy `HOLD_LAST` (the only policy so far; an Enum so a new one changes the hash). A value
+is *missing* when it is NaN (or null), +-Inf, or outside its role's physical range below: a
+sensor cannot produce it, so it is corruption (a bit flip, a sentinel, a unit mix-up), and
+treating it like NaN keeps one huge value from overflowing float32 windows for a whole window
+(the bridge squares in float32: |x| > 1.8e19 overflows). The ranges, in the spec's units
+(acc after `acc_scale`), per component, ends included:
+- acc: |v| <= `ACC_RANGE` (16 g = 156.9 m/s^2, the widest range of common wrist/phone IMUs);
+- gyro: |v| <= `GYRO_RANGE` (35 rad/s, just above +-2000 deg/s, the widest common MEMS range);
+- rot: |v| <= `QUAT_RANGE` (1.5; a unit quaternion's components are <= 1, and slightly
+  unnormalised device output is still normalised below);
+- thm: `THM_RANGE` -70..380 degC (the object range of common thermopiles such as the MLX90614);
+- ToF: `TOF_RANGE` 0..254 (the CMI sensors' valid returns; -1 means no return);
+- extra pass-through channels: |v| <= `EXTRA_RANGE` (1e6, a generous bound for unknown units
+  that keeps squares and products of a window far from float32 overflow).
+The ranges are module constants like `QUAT_MIN_NORM`, part of what HOLD_LAST means, not spec
+fields: the hash does not change. The C bridge has them as EK_*_RANGE macros in
+`edgekit_bridge.h` (a test holds the two equal); `input_ranges`/`out_of_range` give them per
+raw column for tools that look at raw data (`edgekit data inspect`, `edgekit stream`).
+Denormal inputs (|v| < 1.2e-38 in float32) are ordinary tiny values, not flushed: every
+decision on them (zero crossings compare signs, not a product that would underflow) comes out
+the same in float32 and float64 as long as the bridge is not built to flush denormals to zero.
+Per role:
+- acc, gyro: a sample with any missing component is replaced, as a whole vector, by the last
   valid sample of the sequence; before the first valid sample the vector is 0.
-- rot: a sample with a non-finite component or a norm below `QUAT_MIN_NORM` holds the last valid
+- rot: a sample with a missing component or a norm below `QUAT_MIN_NORM` holds the last valid
   orientation; before the first valid one the orientation is identity (1, 0, 0, 0). Valid
   quaternions are normalised, then made sign-continuous: q is negated when its dot product with
   the previous (held) orientation is negative; the first is compared with identity, so every
   sequence starts in the w >= 0 hemisphere and q -> -q changes no feature.
 - thm: each thermopile holds its last valid value (0 before the first) and gets a per-sample
-  `thm_k_missing` indicator (1 where the raw value is non-finite).
-- extra pass-through channels: each holds its last finite value, 0 before the first.
-- ToF: a pixel is valid when finite and >= 0 (raw -1 means no return). Per-sensor aggregates use
-  valid pixels only; a sensor with no valid pixel gives mean/std/min/max 0 and `valid` 0. ToF is
-  never held: the valid fraction tells the model what was seen. Raw pixel pass-through writes
-  missing pixels as -1.
-- thermopile aggregates likewise use the finite thermopiles of the current sample only.
-So every output is finite whenever the inputs are finite or missing (NaN/null/-1).
+  `thm_k_missing` indicator (1 where the raw value is missing).
+- extra pass-through channels: each holds its last valid value, 0 before the first.
+- ToF: a pixel is valid when within `TOF_RANGE` (raw -1 means no return). Per-sensor aggregates
+  use valid pixels only; a sensor with no valid pixel gives mean/std/min/max 0 and `valid` 0.
+  ToF is never held: the valid fraction tells the model what was seen. Raw pixel pass-through
+  writes missing pixels as -1.
+- thermopile aggregates likewise use the valid thermopiles of the current sample only.
+So every output is finite for any input: finite, missing, huge or denormal.
 
 Shared conventions: quaternions are scalar-first and rotate device-frame vectors into the world
 frame (world z up), gravity and the default sample period come from `edgekit.data.cmi_schema`.
@@ -55,8 +76,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Sequence
 
+import numpy as np
 from pydantic import with_config
 
 from edgekit.data.cmi_schema import (
@@ -66,6 +89,7 @@ from edgekit.data.cmi_schema import (
     SIM_SAMPLE_PERIOD_S,
     THM_COLUMNS,
     TOF_COLUMNS,
+    TOF_NO_RETURN,
     TOF_PIXELS,
     TOF_SENSORS,
 )
@@ -80,6 +104,25 @@ SPEC_FORMAT = 1  # bump when the meaning of an existing field changes
 STANDARD_GRAVITY_M_S2 = 9.80665  # the `g` of accelerometers that report in g (UCI-HAR)
 QUAT_MIN_NORM = 1e-6  # below this a quaternion is treated as missing (zero-norm dropouts)
 VARIANCE_FLOOR = 1e-9  # correlation is 0 when a window's variance is below this (std < 3e-5)
+
+
+@dataclass(frozen=True)
+class PhysicalRange:
+    """The values one input role can take, ends included, in the spec's units (see the NaN policy)."""
+
+    low: float
+    high: float
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high  # NaN fails both comparisons
+
+
+ACC_RANGE = PhysicalRange(-16.0 * STANDARD_GRAVITY_M_S2, 16.0 * STANDARD_GRAVITY_M_S2)  # m/s^2, after acc_scale
+GYRO_RANGE = PhysicalRange(-35.0, 35.0)  # rad/s
+QUAT_RANGE = PhysicalRange(-1.5, 1.5)  # each component
+THM_RANGE = PhysicalRange(-70.0, 380.0)  # degC
+TOF_RANGE = PhysicalRange(0.0, 254.0)  # valid returns; TOF_NO_RETURN (-1) is the sensor's "nothing seen"
+EXTRA_RANGE = PhysicalRange(-1.0e6, 1.0e6)
 
 
 class NanPolicy(Enum):
@@ -116,6 +159,35 @@ class InputSpec:
 
     def columns(self) -> tuple[str, ...]:
         return self.acc + (self.rot or ()) + (self.gyro or ()) + self.thm + self.tof_columns() + self.extra
+
+
+def input_ranges(inputs: InputSpec) -> tuple[PhysicalRange, ...]:
+    """The physical range of every raw input column (`InputSpec.columns()` order) in the column's
+    own units: acc's divided by `acc_scale`. The feature implementations test acc after scaling,
+    the same test up to one rounding at the limit."""
+    acc = PhysicalRange(ACC_RANGE.low / inputs.acc_scale, ACC_RANGE.high / inputs.acc_scale)
+    return ((acc,) * 3 + (QUAT_RANGE,) * len(inputs.rot or ()) + (GYRO_RANGE,) * len(inputs.gyro or ())
+            + (THM_RANGE,) * len(inputs.thm) + (TOF_RANGE,) * len(inputs.tof_columns())
+            + (EXTRA_RANGE,) * len(inputs.extra))
+
+
+def out_of_range(inputs: InputSpec, values: np.ndarray) -> np.ndarray:
+    """Boolean mask of `values` (..., n_inputs) that are finite but outside their column's physical
+    range: what the features treat as missing beyond NaN/Inf, i.e. implausible data. ToF's
+    no-return code -1 is the sensor saying it saw nothing, so it is not counted."""
+    low, high, tof = _range_arrays(inputs)
+    x = np.asarray(values, dtype=np.float64)
+    outside = np.isfinite(x) & ((x < low) | (x > high))
+    outside[..., tof] &= x[..., tof] != TOF_NO_RETURN
+    return outside
+
+
+@lru_cache(maxsize=8)  # `edgekit stream` checks every sample
+def _range_arrays(inputs: InputSpec) -> tuple[np.ndarray, np.ndarray, slice]:
+    ranges = input_ranges(inputs)
+    tof_at = 3 + len(inputs.rot or ()) + len(inputs.gyro or ()) + len(inputs.thm)
+    return (np.array([r.low for r in ranges]), np.array([r.high for r in ranges]),
+            slice(tof_at, tof_at + len(inputs.tof_columns())))
 
 
 @dataclass(frozen=True)
@@ -207,6 +279,9 @@ class FeatureSpec:
     nan_policy: NanPolicy = NanPolicy.HOLD_LAST
     mirror: bool = False  # mirror left-handed (handedness 0) sequences into the right-hand frame
     families: Families = field(default_factory=Families)
+    # families an automatic spec left out, each with the reason (e.g. no band-power bin below
+    # Nyquist); a note for the reader: serialised only when non-empty and never hashed
+    omitted: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         catalog.validate(self)
@@ -223,7 +298,10 @@ class FeatureSpec:
 
     # --- identity and serialisation ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"format": SPEC_FORMAT, **to_plain(self)}
+        plain = to_plain(self)
+        if not plain.get("omitted"):
+            plain.pop("omitted", None)  # specs without notes serialise (and hash) as before the field existed
+        return {"format": SPEC_FORMAT, **plain}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FeatureSpec":
@@ -246,7 +324,8 @@ class FeatureSpec:
 
     def hash(self) -> str:
         """16 hex digits of sha256 over canonical JSON (sorted keys, no whitespace)."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        identity = {k: v for k, v in self.to_dict().items() if k != "omitted"}  # what is computed, not the notes
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def with_families(self, **changes: Any) -> "FeatureSpec":
@@ -270,10 +349,11 @@ class FeatureSpec:
 
     @classmethod
     def for_channels(cls, channels: Sequence[str], sample_period_s: float, *, units: Sequence[str] | None = None,
-                     mirror: bool = False) -> "FeatureSpec":
+                     mirror: bool = False, longest: int | None = None) -> "FeatureSpec":
         """A default spec for data with these channel names (CMI or UCI-HAR names): roles are
-        recognised by name, other channels pass through as extras. Acc in unit "g" is scaled."""
-        return _spec_for_channels(cls, tuple(channels), sample_period_s, units, mirror)
+        recognised by name, other channels pass through as extras. Acc in unit "g" is scaled.
+        Windows follow `default_families` (durations, clamped to `longest` samples)."""
+        return _spec_for_channels(cls, tuple(channels), sample_period_s, units, mirror, longest)
 
     @classmethod
     def for_dataset(cls, ds: "SequenceDataset", *, mirror: bool | None = None) -> "FeatureSpec":
@@ -281,19 +361,53 @@ class FeatureSpec:
         has_handedness = "handedness" in ds.extras or (
             ds.demographics is not None and "handedness" in ds.demographics.columns)
         return cls.for_channels(ds.channels, ds.sample_period_s, units=ds.units,
-                                mirror=has_handedness if mirror is None else mirror)
+                                mirror=has_handedness if mirror is None else mirror,
+                                longest=int(ds.lengths.max()) if len(ds) else None)
 
 
-def default_families(inputs: InputSpec, sample_period_s: float) -> Families:
-    """Every family that applies to these inputs, with edgekit's default parameters."""
+# Default windows are durations, so a feature means the same at 5 Hz and at 1 kHz; in samples
+# each is at least a floor that still measures something and at most the longest sequence (a
+# window that never fills only repeats the shorter one). At 50 Hz: rolling 5 and 20 samples,
+# band power 25 samples with bins at 2, 4 and 6 Hz.
+ROLLING_SHORT_S, ROLLING_LONG_S, BAND_POWER_S = 0.1, 0.4, 0.5
+MIN_STAT_WINDOW = 3  # samples: the fewest for a spread, a crossing rate or a correlation to mean much
+MIN_BAND_WINDOW = 8  # samples: the fewest whose DFT has the 3 bins below Nyquist
+BAND_BINS = (1, 2, 3)
+
+
+def default_families(inputs: InputSpec, sample_period_s: float, longest: int | None = None) -> Families:
+    """Every family that applies to these inputs, with edgekit's default parameters, valid for
+    any sample rate and for sequences of at most `longest` samples (None: no limit)."""
+    return _default_families(inputs, sample_period_s, longest)[0]
+
+
+def _window(seconds: float, dt: float, floor: int, longest: int | None) -> int:
+    n = max(floor, int(round(seconds / dt)))
+    return n if longest is None else max(1, min(n, longest))
+
+
+def _default_families(inputs: InputSpec, dt: float, longest: int | None) -> tuple[Families, tuple[str, ...]]:
+    """`default_families` and the reasons for the families it leaves out."""
     has_rot, has_gyro = inputs.rot is not None, inputs.gyro is not None
     motion = "linacc_mag" if has_rot else "acc_mag"  # movement without gravity where we can
     turning = "angdist" if has_rot else ("gyro_mag" if has_gyro else None)
     axes = ("linacc_x", "linacc_y", "linacc_z") if has_rot else ("gyro_x", "gyro_y", "gyro_z") if has_gyro else ()
-    bp_window = max(4, int(round(0.5 / sample_period_s)))  # half a second: bins every 2 Hz
-    bp_freqs = tuple(round(k / (bp_window * sample_period_s), 9) for k in (1, 2, 3))
     pairs = (("acc_x", "acc_y"), ("acc_y", "acc_z"), ("acc_x", "acc_z")) + (((motion, turning),) if turning else ())
-    return Families(
+    omitted: list[str] = []
+    short = _window(ROLLING_SHORT_S, dt, MIN_STAT_WINDOW, longest)
+    long = _window(ROLLING_LONG_S, dt, 2 * MIN_STAT_WINDOW, longest)
+    windowed = short >= MIN_STAT_WINDOW
+    if not windowed:
+        omitted.append(f"rolling, energy, zero_crossings, correlation, stationarity: sequences of at most {longest} "
+                       f"samples are shorter than the {MIN_STAT_WINDOW}-sample minimum window")
+    bp_window = _window(BAND_POWER_S, dt, MIN_BAND_WINDOW, longest)
+    bins = tuple(k for k in BAND_BINS if 2 * k < bp_window)  # strictly below Nyquist (k = window / 2)
+    if not bins:
+        omitted.append(f"band_power: a {bp_window}-sample window (sequences of at most {longest} samples) has no "
+                       f"DFT bin below Nyquist; it needs at least 3 samples")
+    band_power = (BandPower((motion,), bp_window, tuple(round(k / (bp_window * dt), 9) for k in bins)),) if bins else ()
+    stat_windows = tuple(sorted({short, long}))
+    families = Families(
         raw=RawPassthrough(),
         acc_magnitude=True,
         gyro_magnitude=has_gyro,
@@ -306,17 +420,19 @@ def default_families(inputs: InputSpec, sample_period_s: float) -> Families:
         thermal=len(inputs.thm) > 0,
         tof=inputs.tof_sensors > 0,
         jerk=Jerk(("acc_mag",) + (("linacc_x", "linacc_y", "linacc_z") if has_rot else ("acc_x", "acc_y", "acc_z"))),
-        rolling=(RollingStats(tuple(dict.fromkeys(c for c in ("acc_mag", motion, turning) if c))),),
-        energy=WindowedChannels(axes) if axes else None,
-        zero_crossings=WindowedChannels(axes) if axes else None,
-        correlation=Correlation(pairs),
-        stationarity=Stationarity(),
-        band_power=(BandPower((motion,), bp_window, bp_freqs),),
+        rolling=(RollingStats(tuple(dict.fromkeys(c for c in ("acc_mag", motion, turning) if c)), stat_windows),)
+        if windowed else (),
+        energy=WindowedChannels(axes, (long,)) if axes and windowed else None,
+        zero_crossings=WindowedChannels(axes, (long,)) if axes and windowed else None,
+        correlation=Correlation(pairs, (long,)) if windowed else None,
+        stationarity=Stationarity(window=long) if windowed else None,
+        band_power=band_power,
     )
+    return families, tuple(omitted)
 
 
 def _spec_for_channels(cls, channels: tuple[str, ...], dt: float, units: Sequence[str] | None,
-                       mirror: bool) -> FeatureSpec:
+                       mirror: bool, longest: int | None) -> FeatureSpec:
     def present(cols: tuple[str, ...]) -> bool:
         return all(c in channels for c in cols)
 
@@ -338,4 +454,5 @@ def _spec_for_channels(cls, channels: tuple[str, ...], dt: float, units: Sequenc
     used = set(acc) | set(rot or ()) | set(gyro or ()) | set(thm) | set(TOF_COLUMNS[: tof_sensors * TOF_PIXELS])
     extra = tuple(c for c in channels if c not in used and not c.startswith("tof_"))
     inputs = InputSpec(acc=acc, acc_scale=acc_scale, rot=rot, gyro=gyro, thm=thm, tof_sensors=tof_sensors, extra=extra)
-    return cls(inputs=inputs, sample_period_s=dt, mirror=mirror, families=default_families(inputs, dt))
+    families, omitted = _default_families(inputs, dt, longest)
+    return cls(inputs=inputs, sample_period_s=dt, mirror=mirror, families=families, omitted=omitted)

@@ -18,10 +18,12 @@
  * sum of the EK_*_WORDS macros below over the config's rings and trackers (the generated header
  * writes that sum; ek_bridge_workspace_words() computes it at run time).
  *
- * Numerical contract: float32 throughout; finite outputs for finite or missing (NaN/Inf/-1 ToF)
- * inputs of magnitude <= EK_SAFE_INPUT_ABS. Larger finite inputs may overflow float32 inside a
- * window; the state recovers fully once the sample has left every window, because the running
- * sums are rebuilt from their ring buffers each time a ring wraps (which also bounds float32 drift).
+ * Numerical contract: float32 throughout; finite outputs for every input. A value is missing
+ * (held or ignored under the NaN policy) when it is NaN, +-Inf or outside its role's physical
+ * range (EK_*_RANGE below; edgekit/features/spec.py), so no input can overflow a window. Denormal
+ * inputs are ordinary tiny values: do not build the bridge to flush them to zero, or decisions on
+ * them (zero crossings, quaternion signs) may differ from the reference. The running sums are
+ * rebuilt from their ring buffers each time a ring wraps, which bounds float32 drift.
  */
 #ifndef EDGEKIT_BRIDGE_H
 #define EDGEKIT_BRIDGE_H
@@ -45,12 +47,21 @@ extern "C" {
 #define EK_MAX_WINDOW 4096u         /* any rolling window, in samples */
 #define EK_MAX_BINS 8u              /* DFT bins per band-power tracker */
 #define EK_MAX_FEATURES 4096u
-#define EK_SAFE_INPUT_ABS 1.0e12f   /* see "Numerical contract" above */
+#define EK_SAFE_INPUT_ABS 1.0e12f   /* no longer a limit (every input gives finite outputs); kept for old callers */
 
 /* The NaN policy's constants (edgekit/features/spec.py, reference.py). */
 #define EK_QUAT_MIN_NORM 1.0e-6f
 #define EK_VARIANCE_FLOOR 1.0e-9f
 #define EK_MIN_ACC_NORM 1.0e-9f
+/* Physical ranges, ends included (spec.py's *_RANGE): a value outside is missing, as NaN is.
+ * Per component; acc after acc_scale (m/s^2), so a scale that overflows makes it missing too. */
+#define EK_ACC_RANGE 156.9064f      /* |acc|, m/s^2: 16 g */
+#define EK_GYRO_RANGE 35.0f         /* |gyro|, rad/s */
+#define EK_QUAT_RANGE 1.5f          /* |quaternion component| */
+#define EK_THM_RANGE_LOW (-70.0f)   /* thermopile, degC */
+#define EK_THM_RANGE_HIGH 380.0f
+#define EK_TOF_RANGE_HIGH 254.0f    /* valid ToF pixels are 0..254; -1 means no return */
+#define EK_EXTRA_RANGE 1.0e6f       /* |extra pass-through channel| */
 
 typedef int32_t ek_status_t;
 #define EK_OK 0

@@ -1,5 +1,6 @@
 /* Step 1 and 2 of a push: mirror the raw sample for a left-handed wearer and clean it under the
- * HOLD_LAST NaN policy (edgekit/features/spec.py), then the thermopile and ToF aggregates.
+ * HOLD_LAST NaN policy (edgekit/features/spec.py), then the thermopile and ToF aggregates. A value
+ * is missing when it is NaN, +-Inf or outside its role's physical range (EK_*_RANGE).
  *
  * Mirroring is applied where each value is read instead of copying the sample: the ToF
  * aggregates do not depend on pixel order, so only the sensor permutation matters for them. */
@@ -10,9 +11,9 @@
 
 #define EK_FLOAT_MAX 3.40282347e38f
 
-/* NaN and +-Inf fail; written with comparisons so it holds without <math.h> classification. */
-static inline int is_finite_value(float v) { return v >= -EK_FLOAT_MAX && v <= EK_FLOAT_MAX; }
-static inline int tof_valid(float v) { return v >= 0.0f && v <= EK_FLOAT_MAX; } /* -1: no return */
+/* Not missing: NaN fails both comparisons, +-Inf and out-of-range values one. */
+static inline int in_range(float v, float low, float high) { return v >= low && v <= high; }
+static inline int tof_valid(float v) { return in_range(v, 0.0f, EK_TOF_RANGE_HIGH); } /* -1: no return */
 
 
 static void clean_quaternion(ek_bridge_t *b, const float *raw)
@@ -22,17 +23,10 @@ static void clean_quaternion(ek_bridge_t *b, const float *raw)
     int k;
     for (k = 0; k < 4; ++k) {
         q[k] = b->mirrored ? (float)m->rot_sign[k] * raw[k] : raw[k];
-        if (!is_finite_value(q[k])) return; /* hold */
+        if (!in_range(q[k], -EK_QUAT_RANGE, EK_QUAT_RANGE)) return; /* missing: hold */
     }
-    ss = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
-    if (ss > 1.0e36f) { /* squares would overflow: rescale by the largest component first */
-        float big = 0.0f;
-        for (k = 0; k < 4; ++k) big = fabsf(q[k]) > big ? fabsf(q[k]) : big;
-        for (k = 0; k < 4; ++k) q[k] /= big;
-        ss = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3];
-    } else if (ss < EK_QUAT_MIN_NORM * EK_QUAT_MIN_NORM) {
-        return; /* zero-norm dropout: hold */
-    }
+    ss = q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]; /* <= 4 * 1.5^2: cannot overflow */
+    if (ss < EK_QUAT_MIN_NORM * EK_QUAT_MIN_NORM) return;     /* zero-norm dropout: hold */
     inv = 1.0f / sqrtf(ss);
     dot = 0.0f;
     for (k = 0; k < 4; ++k) {
@@ -44,15 +38,16 @@ static void clean_quaternion(ek_bridge_t *b, const float *raw)
     for (k = 0; k < 4; ++k) b->q[k] = q[k];
 }
 
-static void held_vector3(float *held, const float *raw, const int8_t *sign, int mirrored, float scale)
+/* The range applies after scaling (acc in m/s^2); a product that overflows is missing too. */
+static void held_vector3(float *held, const float *raw, const int8_t *sign, int mirrored, float scale, float range)
 {
     float v[3];
     int k;
     for (k = 0; k < 3; ++k) {
-        v[k] = mirrored ? (float)sign[k] * raw[k] : raw[k];
-        if (!is_finite_value(v[k])) return; /* hold the whole vector */
+        v[k] = (mirrored ? (float)sign[k] * raw[k] : raw[k]) * scale;
+        if (!in_range(v[k], -range, range)) return; /* missing: hold the whole vector */
     }
-    for (k = 0; k < 3; ++k) held[k] = v[k] * scale;
+    for (k = 0; k < 3; ++k) held[k] = v[k];
 }
 
 /* mean, population std (two-pass), min, max, valid fraction of n values; all 0 when n == 0 */
@@ -87,7 +82,7 @@ static void clean_thermopiles(ek_bridge_t *b, const float *raw, float *sig)
     uint32_t k, n = 0u;
     for (k = 0; k < c->n_thm; ++k) {
         float v = raw[b->mirrored ? c->mirror.thm_source[k] : k];
-        int ok = is_finite_value(v);
+        int ok = in_range(v, EK_THM_RANGE_LOW, EK_THM_RANGE_HIGH);
         if (ok) {
             held[k].f = v;
             finite_values[n++] = v;
@@ -122,11 +117,10 @@ static void tof_float_stats(const float *px, float *out)
 }
 
 /* Integer pixels (the ToF sensors' 0..254) are summed exactly, as the reference's sums form
- * assumes: up to EK_TOF_EXACT_MAX, 64 values and their squares sum to below 2^24, so float sums
- * are exact in any order, and mean and std follow from integer sums. Per pixel the loop tests
- * only `v >= 0` (NaN and -1 fail) and whether the value is integral; the rest is checked once
- * after the loop on the maximum: +Inf and anything above EK_TOF_EXACT_MAX push it past
- * EK_TOF_EXACT_MAX. Such sensors, and any with a fractional valid value, take the float two-pass.
+ * assumes: valid pixels are at most EK_TOF_RANGE_HIGH, so 64 values and their squares sum to
+ * below 2^24, float sums are exact in any order, and mean and std follow from integer sums. Per
+ * pixel the loop tests validity (0 <= v <= 254: NaN, +-Inf, -1 and huge values fail) and whether
+ * the value is integral; a sensor with a fractional valid value takes the float two-pass.
  *
  * The loop comes in two shapes for one computation, because what is fast is opposite on the two
  * kinds of target. On a SIMD host (built with EK_OPENMP_SIMD, -fopenmp-simd and
@@ -137,7 +131,6 @@ static void tof_float_stats(const float *px, float *out)
  * instructions). On a microcontroller's scalar FPU (Cortex-M4F) the masks would cost
  * FPU-to-core register moves on every pixel, while a branch is cheap and skips a missing pixel
  * in five instructions: there the loop branches. */
-#define EK_TOF_EXACT_MAX 511.0f
 #define EK_TWO_POW_23 8388608.0f
 #if defined(EK_OPENMP_SIMD) && (defined(__SSE2__) || defined(__ARM_NEON))
 #define EK_TOF_SIMD 1
@@ -156,7 +149,7 @@ static inline void tof_finish(const tof_sums_t *s, const float *px, float *out)
     uint32_t k;
     if (s->count == 0u) {
         for (k = 0; k < 5u; ++k) out[k] = 0.0f;
-    } else if (s->fractional || !(s->hi <= EK_TOF_EXACT_MAX)) {
+    } else if (s->fractional) {
         tof_float_stats(px, out);
     } else {
         int64_t ni = (int32_t)s->count, ti = (int32_t)s->total, si = (int32_t)s->squares; /* exact, < 2^24 */
@@ -186,10 +179,10 @@ static void tof_stats(const float *tof, const uint8_t *source, uint32_t n_sensor
 #pragma omp simd reduction(+ : total, squares, count) reduction(min : lo) reduction(max : hi) reduction(| : fractional)
         for (k = 0; k < EK_TOF_PIXELS; ++k) {
             float v = px[k];
-            uint32_t valid_mask = 0u - (uint32_t)(v >= 0.0f);
+            uint32_t valid_mask = 0u - (uint32_t)((v >= 0.0f) & (v <= EK_TOF_RANGE_HIGH));
             float kept = bits_float(float_bits(v) & valid_mask);                          /* invalid: 0 */
             float candidate_lo = bits_float(float_bits(kept) | (~valid_mask & float_bits(EK_FLOAT_MAX)));
-            /* integral test by rounding through 2^23 (exact below 2^23; larger values fail on hi) */
+            /* integral test by rounding through 2^23 (exact for valid values, all below 2^23) */
             fractional |= 0u - (uint32_t)((kept + EK_TWO_POW_23) - EK_TWO_POW_23 != kept);
             total += kept;
             squares += kept * kept;
@@ -212,7 +205,7 @@ static void tof_stats(const float *tof, const uint8_t *source, uint32_t n_sensor
         tof_sums_t s = {0.0f, 0.0f, EK_FLOAT_MAX, 0.0f, 0u, 0u};
         for (k = 0; k < EK_TOF_PIXELS; ++k) {
             float v = px[k];
-            if (!(v >= 0.0f)) continue; /* NaN and -1: missing */
+            if (!tof_valid(v)) continue; /* NaN, -1, +-Inf, above the range: missing */
             s.total += v;
             s.squares += v * v;
             ++s.count;
@@ -230,7 +223,7 @@ void ek_sample_clean(ek_bridge_t *b, const float *sample, float *sig)
     const ek_bridge_config_t *c = b->config;
     const ek_mirror_t *m = &c->mirror;
     uint32_t k;
-    held_vector3(b->acc, sample, m->acc_sign, b->mirrored, c->acc_scale);
+    held_vector3(b->acc, sample, m->acc_sign, b->mirrored, c->acc_scale, EK_ACC_RANGE);
     sig[EK_SIG_ACC_X] = b->acc[0];
     sig[EK_SIG_ACC_Y] = b->acc[1];
     sig[EK_SIG_ACC_Z] = b->acc[2];
@@ -239,7 +232,7 @@ void ek_sample_clean(ek_bridge_t *b, const float *sample, float *sig)
         for (k = 0; k < 4; ++k) sig[EK_SIG_ROT_W + k] = b->q[k];
     }
     if (c->has_gyro) {
-        held_vector3(b->gyro, sample + ek_gyro_at(c), m->gyro_sign, b->mirrored, 1.0f);
+        held_vector3(b->gyro, sample + ek_gyro_at(c), m->gyro_sign, b->mirrored, 1.0f, EK_GYRO_RANGE);
         for (k = 0; k < 3; ++k) sig[EK_SIG_GYRO_X + k] = b->gyro[k];
     }
     if (c->n_thm) clean_thermopiles(b, sample + ek_thm_at(c), sig);
@@ -248,7 +241,7 @@ void ek_sample_clean(ek_bridge_t *b, const float *sample, float *sig)
     for (k = 0; k < c->n_extra; ++k) {
         ek_word_t *held = ek_held(b) + c->n_thm + k;
         float v = sample[ek_extra_at(c) + k];
-        if (is_finite_value(v)) held->f = v;
+        if (in_range(v, -EK_EXTRA_RANGE, EK_EXTRA_RANGE)) held->f = v;
         sig[EK_SIG_EXTRA_1 + k] = held->f;
     }
 }
