@@ -74,7 +74,9 @@ class Issue:
     """Something the input policy did with a line; the stream carries on."""
 
     line: int
-    kind: str  # malformed | missing_column | out_of_order | gap | gap_restart
+    # malformed | missing_column | out_of_order | gap | gap_restart; the streamer adds
+    # out_of_range | non_finite_logits
+    kind: str
     message: str
     where: str = "line"  # "line" for CSV, "row" for Parquet
 
