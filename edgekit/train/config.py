@@ -16,10 +16,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, with_config
 
-from edgekit.config_io import FORBID, ConfigError, Fraction, NonNegativeInt, PositiveFloat, PositiveInt
+from edgekit.config_io import FORBID, ConfigError, Fraction, NonNegative, NonNegativeInt, PositiveFloat, PositiveInt
+from edgekit.data.long_table import TableColumns
 from edgekit.train.augment import AugmentConfig
 from edgekit.train.losses import LossConfig
 from edgekit.train.schedule import OptimConfig
+from edgekit.train.stopping import PlateauConfig
 
 SIMULATOR = "simulator"
 
@@ -39,6 +41,10 @@ class DataConfig:
     keep: Literal["last", "first"] = "last"  # CMI: the gesture is at the end, keep the last samples
     window: int = 0  # > 0: cut long recordings into sliding windows of this many samples
     hop: int = 0  # window hop (0 = window // 2)
+    # the file's sample rate where it carries none: a long table whose order column is an integer
+    # counter, a UEA .ts file (assumed 1 Hz otherwise); None = from the file
+    sample_rate_hz: PositiveFloat | None = None
+    columns: TableColumns | None = None  # long tables: which column plays which role; None = the defaults
 
 
 @dataclass
@@ -60,6 +66,7 @@ class TeachersConfig:
     folds: Annotated[int, Field(ge=2, description="at least 2 folds")] = 5  # subject-grouped, label-stratified
     fold_seed: int = 0
     epochs: PositiveInt | None = None  # None = train.epochs
+    max_steps: PositiveInt | None = None  # the folds' budget in optimizer steps (see `stage_budget`)
     # "nonneg_logloss": non-negative member weights minimising OOF log-loss of the pooled
     # log-probabilities; "logistic": multinomial logistic regression on the members' OOF log-probs
     stacking: Literal["nonneg_logloss", "logistic"] = "nonneg_logloss"
@@ -77,6 +84,11 @@ class StudentConfig:
     name: str = "modern_tcn_xs"
     options: dict[str, Any] = field(default_factory=dict)
     epochs: PositiveInt | None = None  # None = train.epochs
+    max_steps: PositiveInt | None = None  # the student's budget in optimizer steps (see `stage_budget`)
+    # carved from the training set to monitor (`train.monitor`): subject-grouped when the data has
+    # enough subjects, else label-stratified; 0 = none: the student trains on all of it for its
+    # whole budget and keeps its last weights (so `train.patience` and `[train.plateau]` need > 0)
+    valid_fraction: Annotated[float, Field(ge=0, lt=1, description="a fraction in [0, 1)")] = 0.15
 
 
 @dataclass
@@ -90,7 +102,26 @@ class DistillConfig:
 
 @dataclass
 class TrainConfig:
+    """`[train]`, shared by every stage. Budget: a stage trains `max_steps` optimizer steps, or
+    `epochs` epochs when `max_steps` is unset (a stage's own `teachers.*`/`student.*` setting
+    wins: `stage_budget`); warmup + cosine decay over that budget. Validation: at each epoch's end
+    (or every `eval_every_steps`) the stage's validation split (a teacher's held-out fold, the
+    student's `student.valid_fraction`) is scored on `monitor`; the best weights are returned
+    (`restore_best`), `patience` and `[train.plateau]` may end the stage sooner, never before
+    `min_steps` (`stopping.py`). Both are off by default: with the cosine horizon at the budget
+    the rate is still high when a stage stops early, so they pay with a generous budget (or a
+    constant rate: `optim.min_lr_ratio = 1` with `[train.plateau]`)."""
+
     epochs: PositiveInt = 10
+    max_steps: PositiveInt | None = None  # budget in optimizer steps; None = epochs × steps per epoch
+    min_steps: NonNegativeInt = 0  # neither patience nor a plateau ends a stage before this step
+    eval_every_steps: NonNegativeInt = 0  # validate (and checkpoint) every N steps; 0 = at each epoch's end
+    # "auto" = the CMI competition score on CMI-schema data, macro-F1 otherwise; "loss" = val log-loss
+    monitor: Literal["auto", "macro_f1", "accuracy", "cmi_score", "loss"] = "auto"
+    patience: NonNegativeInt = 0  # evaluations without improvement that end a stage; 0 = off (run the budget)
+    min_delta: NonNegative = 0.0  # an improvement must exceed this to reset patience
+    restore_best: bool = True  # keep the best-scoring evaluated weights, not the last (needs a validation split)
+    plateau: PlateauConfig = field(default_factory=PlateauConfig)  # ReduceLROnPlateau; off by default
     batch_size: PositiveInt = 64
     eval_batch_size: PositiveInt = 256
     ema_decay: Annotated[float, Field(ge=0, lt=1, description="0 (off) or a value in (0, 1)")] = 0.0  # 0 = off; the EMA weights are the ones evaluated and saved
@@ -98,6 +129,14 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)  # lr, warmup_frac, min_lr_ratio, grad_clip
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+def stage_budget(train: TrainConfig, epochs: int | None, max_steps: int | None) -> tuple[int, int | None]:
+    """`(epochs, max_steps)` of a stage given its own `[teachers]`/`[student]` settings: a stage
+    that sets either uses only its own (max_steps wins over epochs); otherwise `[train]`'s."""
+    if epochs is not None or max_steps is not None:
+        return epochs or train.epochs, max_steps
+    return train.epochs, train.max_steps
 
 
 @dataclass
@@ -120,3 +159,9 @@ class Recipe:
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     device: DeviceConfig = field(default_factory=DeviceConfig)
+
+    def __post_init__(self) -> None:
+        if self.student.valid_fraction == 0 and (self.train.patience > 0 or self.train.plateau.patience > 0):
+            raise ConfigError("train.patience and train.plateau.patience stop the student on its validation split, "
+                              "and student.valid_fraction = 0 gives it none; expected student.valid_fraction > 0 "
+                              "(e.g. 0.15) or both patiences 0")

@@ -10,8 +10,14 @@ Pseudo-labels (`--unlabeled`): the ensemble labels extra sequences; those it is 
 `distill.pseudo_min_confidence` sure of join the training set with the ensemble's distribution as
 both their soft target and their teacher logits.
 
-`--teacher none` trains the same student with the same seed and loss minus the KD term, so the
-gain of distillation is always measured against a like-for-like baseline.
+Validation: `student.valid_fraction` of the training sequences (subject-grouped when the data has
+enough subjects, else label-stratified: `validation_split`) is held out of the student's
+training and monitored (`train.monitor`); the student keeps its best-scoring weights
+(`train.restore_best`) and may stop early (`train.patience`), and its test metrics are those of
+the weights it keeps. Pseudo-labelled sequences only ever join the training part.
+
+`--teacher none` trains the same student with the same seed, split and loss minus the KD term, so
+the gain of distillation is always measured against a like-for-like baseline.
 """
 
 from __future__ import annotations
@@ -22,14 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.data.folds import subject_folds
 from edgekit.io import write_json_atomic
 from edgekit.rundir import RunDir, save_model
-from edgekit.train.config import ModelConfig, Recipe
+from edgekit.train.config import ModelConfig, Recipe, stage_budget
 from edgekit.train.fingerprint import record_model
 from edgekit.train.recipe import model_options
 from edgekit.train.loop import FitOptions, ProgressFn, fit, predict
 from edgekit.train.prepare import Prepared
-from edgekit.train.scoring import binary_classes, full_report, log_probs
+from edgekit.train.scoring import binary_classes, full_report, log_probs, monitored_metric, quick_scores
 from edgekit.train.tensors import Arrays, SequenceTensors
 
 STUDENT_SEED_OFFSET = 7
@@ -49,6 +56,28 @@ def pseudo_labelled(arrays: Arrays, teacher_logp: np.ndarray, min_confidence: fl
     return arrays.subset(np.flatnonzero(keep)), teacher_logp[keep]
 
 
+def validation_split(labels: np.ndarray, subjects: np.ndarray, fraction: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """`(train_idx, valid_idx, info)`: one of `round(1 / fraction)` folds of the training set,
+    held out to monitor the student. Subject-grouped (no person on both sides) when the data has
+    at least that many subjects, so the held-out part is whole people and near `fraction`; with
+    no subjects (each sequence its own) or fewer, split over sequences. Label-stratified when some
+    class has a sequence for every fold (sklearn's condition), else not: the size is kept."""
+    n = len(labels)
+    if fraction <= 0:
+        return np.arange(n), np.zeros(0, np.int64), {"split": "none", "fraction": 0.0, "sequences": 0}
+    subjects = np.asarray(subjects).astype(str)
+    k = max(2, round(1 / fraction))
+    grouped = len(np.unique(subjects)) >= k and len(np.unique(subjects)) < n
+    groups = subjects if grouped else np.arange(n).astype(str)
+    k = min(k, len(np.unique(groups)))
+    stratified = np.bincount(labels).max() >= k
+    train_idx, valid_idx = subject_folds(labels if stratified else np.zeros_like(labels), groups, k, seed)[0]
+    return train_idx, valid_idx, {"split": "subjects" if grouped else "sequences", "stratified": bool(stratified),
+                                  "fraction": fraction, "sequences": int(len(valid_idx)),
+                                  "subjects": int(len(np.unique(subjects[valid_idx])))}
+
+
 def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelConfig, *, device,
                   teacher_oof: np.ndarray | None = None, extra: tuple[Arrays, np.ndarray] | None = None,
                   resume: bool = False, on_progress: ProgressFn | None = None,
@@ -56,36 +85,45 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
     import torch
 
     from edgekit.models import count_macs, count_params, create_model
+    from edgekit.models.students.physics import with_physics_targets
     from edgekit.train.losses import Objective
 
     k = data.num_classes
     seed = recipe.seed + STUDENT_SEED_OFFSET
     torch.manual_seed(seed)
-    model = create_model(student.name, in_chs=len(data.channels), num_classes=k, **model_options(student.name, student.options))
+    # the physics head's targets by channel name (body acc + gyro, linacc + angvel), saved with the options
+    options = with_physics_targets(student.name, model_options(student.name, student.options), data.channels)
+    model = create_model(student.name, in_chs=len(data.channels), num_classes=k, **options)
     dcfg = recipe.distill
     physics = dcfg.physics_weight if dcfg.physics_weight is not None else float(getattr(model, "physics_weight", 0.0))
     loss_cfg = replace(recipe.train.loss, kd_alpha=dcfg.alpha, kd_temperature=dcfg.temperature, physics_weight=physics)
     objective = Objective(loss_cfg, k, binary_classes(data.class_names))
 
-    arrays = data.train
+    train_idx, valid_idx, split = validation_split(data.train.labels, data.train_subjects,
+                                                   recipe.student.valid_fraction, seed)
+    arrays = data.train.subset(train_idx)
     targets = np.eye(k, dtype=np.float32)[arrays.labels]
-    teacher = teacher_oof
+    teacher = teacher_oof[train_idx] if teacher_oof is not None else None
     if extra is not None and teacher is not None and len(extra[0]):
         ex_arrays, ex_logp = extra
         arrays = _concat(arrays, ex_arrays)
         targets = np.concatenate([targets, np.exp(ex_logp).astype(np.float32)])
         teacher = np.concatenate([teacher, ex_logp])
     train_t = SequenceTensors(arrays, k, targets=targets, teacher_logits=teacher)
+    valid_t = SequenceTensors(data.train.subset(valid_idx), k) if len(valid_idx) else None
 
     checkpoint = RunDir.checkpoint_in(folder)
     if checkpoint.exists() and not resume:
         checkpoint.unlink()
-    opts = FitOptions(epochs=recipe.student.epochs or recipe.train.epochs, seed=seed, device=device,
+    epochs, max_steps = stage_budget(recipe.train, recipe.student.epochs, recipe.student.max_steps)
+    opts = FitOptions(epochs=epochs, max_steps=max_steps, seed=seed, device=device,
                       stage=f"student {student.name}" + (" (distilled)" if teacher is not None else ""),
                       amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
-                      physics_index=tuple(getattr(model, "recon_index", ())) if physics > 0 else ())
+                      physics_index=tuple(getattr(model, "recon_index", ())) if physics > 0 else (),
+                      monitor=monitored_metric(recipe.train.monitor, data.class_names) if valid_t is not None else "")
+    score = (lambda y, z: quick_scores(y, z, data.class_names)) if valid_t is not None else None
     started = time.perf_counter()
-    result = fit(model, train_t, recipe.train, objective, opts, on_progress=on_progress)
+    result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
     seconds = time.perf_counter() - started
 
     tests, reports = {}, {}
@@ -96,7 +134,7 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
             reports[name] = full_report(test.labels, tests[name], data.class_names)
     final = result.model.cpu()
     save_model(folder, final, student.name,
-               {"in_chs": len(data.channels), "num_classes": k, **model_options(student.name, student.options)})
+               {"in_chs": len(data.channels), "num_classes": k, **options})
     record_model(folder)
     for name, logits in tests.items():
         with open(RunDir.logits_in(folder, name), "wb") as f:
@@ -108,6 +146,9 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
         "loss": {"kd_alpha": loss_cfg.kd_alpha, "kd_temperature": loss_cfg.kd_temperature,
                  "physics_weight": physics, "kind": loss_cfg.kind.value},
         "pseudo_labelled": int(len(extra[0])) if extra is not None else 0,
+        "train_sequences": int(len(arrays)), "validation": split,
+        "val": {key[4:]: v for key, v in result.best_record.items() if key.startswith("val_")},
+        "stopping": result.stopping,
         "seconds": round(seconds, 2), "train_samples_per_s": round(result.samples_per_s, 1),
         "peak_memory_gb": result.peak_memory_gb,
         "test": reports,

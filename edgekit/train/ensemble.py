@@ -1,7 +1,9 @@
 """The teacher ensemble: every member × K subject-grouped folds, OOF logits, test logits, stacking.
 
-For each member and fold the one training loop trains on K−1 folds; the held-out fold's
-predictions fill that member's out-of-fold (OOF) logits, so every training sequence gets a
+For each member and fold the one training loop trains on K−1 folds, monitoring the held-out fold
+(`train.monitor`: with `train.restore_best` the fold keeps its best-scoring weights, and
+`train.patience` may stop it early; its `done.json` records where and why it stopped); the
+held-out fold's predictions fill that member's out-of-fold (OOF) logits, so every training sequence gets a
 prediction from a model that never saw its subject. Test logits are averaged over the K fold
 models. A fold that finished (`done.json`) is reused, never retrained: a killed run, or a second
 `edgekit train` on the same run directory, continues from the folds it lacks (as long as each
@@ -28,12 +30,12 @@ import numpy as np
 
 from edgekit.io import atomic_path, write_json_atomic
 from edgekit.rundir import RunDir, load_model, save_model
-from edgekit.train.config import ModelConfig, Recipe
+from edgekit.train.config import ModelConfig, Recipe, stage_budget
 from edgekit.train.fingerprint import record_model
 from edgekit.train.recipe import model_options
 from edgekit.train.loop import FitOptions, ProgressFn, fit, predict
 from edgekit.train.prepare import Prepared
-from edgekit.train.scoring import binary_classes, full_report, log_probs, quick_scores, summary
+from edgekit.train.scoring import binary_classes, full_report, log_probs, monitored_metric, quick_scores, summary
 from edgekit.train.tensors import Arrays, SequenceTensors
 
 DONE = "done.json"
@@ -121,7 +123,6 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
     from edgekit.train.losses import Objective
 
     k_classes = data.num_classes
-    epochs = recipe.teachers.epochs or recipe.train.epochs
     objective = Objective(recipe.train.loss, k_classes, binary_classes(data.class_names))
     score = lambda y, z: quick_scores(y, z, data.class_names)  # noqa: E731
     member_oof, member_tests, member_reports = [], [], {}
@@ -243,8 +244,10 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
 
     torch.manual_seed(seed)  # the initial weights
     model = create_model(member.name, in_chs=len(data.channels), num_classes=k, **model_options(member.name, member.options))
-    opts = FitOptions(epochs=recipe.teachers.epochs or recipe.train.epochs, seed=seed, device=device, stage=stage,
-                      amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint)
+    epochs, max_steps = stage_budget(recipe.train, recipe.teachers.epochs, recipe.teachers.max_steps)
+    opts = FitOptions(epochs=epochs, max_steps=max_steps, seed=seed, device=device, stage=stage,
+                      amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
+                      monitor=monitored_metric(recipe.train.monitor, data.class_names))
     started = time.perf_counter()
     result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
     tta = tuple(recipe.teachers.tta_shifts)
@@ -256,13 +259,13 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
     save_model(folder, result.model.cpu(), member.name,
                {"in_chs": len(data.channels), "num_classes": k, **model_options(member.name, member.options)})
     record_model(folder)
-    last = result.history[-1] if result.history else {}
+    kept = result.best_record  # the evaluation whose weights the fold keeps
     write_json_atomic(folder / DONE, {"fold": stage, "train_sequences": int(len(tr)), "val_sequences": int(len(va)),
                                       "seconds": round(time.perf_counter() - started, 2),
                                       "train_samples_per_s": round(result.samples_per_s, 1),
                                       "peak_memory_gb": result.peak_memory_gb,
-                                      "val": {k2[4:]: v for k2, v in last.items() if k2.startswith("val_")},
-                                      "history": result.history})
+                                      "val": {k2[4:]: v for k2, v in kept.items() if k2.startswith("val_")},
+                                      "stopping": result.stopping, "history": result.history})
 
 
 def _labelled(arrays: Arrays) -> bool:

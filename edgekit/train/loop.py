@@ -5,11 +5,19 @@ linear warmup + cosine decay, gradient clipping, EMA of the weights, augmentatio
 on CUDA, optional `torch.compile` and DDP. Distillation is not a second loop: a dataset that
 carries teacher logits makes the `Objective` add its KD term.
 
+Budget and validation: a stage runs `FitOptions.max_steps` optimizer steps (or `epochs` whole
+epochs), the cosine decaying over that budget. At each evaluation point (an epoch's end, or every
+`train.eval_every_steps` steps, and at the budget's end) the validation split is scored; with a
+`FitOptions.monitor` the `stopping.Tracker` keeps the best weights (returned instead of the last
+ones), and patience or a learning-rate plateau may end the stage early. `FitResult.stopping`
+says where and why it stopped.
+
 Reproducibility and resume: at each epoch start torch is reseeded and the batch order and the
-augmentation generator are derived from `(seed, epoch)` only; the checkpoint written after each
-epoch holds the model, optimizer, EMA, step and history. So a run resumed from the checkpoint of
-epoch k draws exactly what the uninterrupted run drew and ends with the same weights (on CPU;
-CUDA kernels may be non-deterministic).
+augmentation generator are derived from `(seed, epoch)` only; the checkpoint written at each
+evaluation point holds the model, optimizer, EMA, step, history, the tracker with the best
+weights, and (for a point inside an epoch) the torch and augmentation generator states. So a run
+resumed from any checkpoint draws exactly what the uninterrupted run drew and ends with the same
+weights (on CPU; CUDA kernels may be non-deterministic).
 
 The library never prints: progress goes to `on_progress(Progress)`; the CLI draws it. Whatever
 the callback raises ends the run like any other error (nothing is caught), which is how a caller
@@ -18,15 +26,17 @@ stops training early.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from edgekit.errors import EdgekitError
 from edgekit.train.augment import Augmenter
 from edgekit.train.checkpoint import load_checkpoint, save_checkpoint
 from edgekit.train.config import TrainConfig
@@ -42,13 +52,16 @@ from edgekit.train.schedule import (
     param_groups,
     set_lr,
 )
+from edgekit.train.stopping import Tracker, stop_report
 from edgekit.train.tensors import LengthGroupedBatches, SequenceTensors, collate, eval_batches, loader
 
 
 @dataclass
 class Progress:
-    """One progress report. `kind`: "start" (a stage begins), "step", "epoch" (with validation
-    metrics when there is a validation set) or "end"."""
+    """One progress report. `kind`: "start" (a stage begins), "step", "epoch" (an evaluation
+    point, its checkpoint written: with validation metrics when there is a validation set) or
+    "end". `epoch` counts whole epochs done (0-based during "step"), `step` is the step within
+    the epoch, `total_steps` the stage's budget."""
 
     kind: str
     stage: str
@@ -57,6 +70,7 @@ class Progress:
     step: int = 0
     steps_per_epoch: int = 0
     values: dict[str, float] = field(default_factory=dict)
+    total_steps: int = 0
 
 
 ProgressFn = Callable[[Progress], None]
@@ -65,23 +79,32 @@ ScoreFn = Callable[[np.ndarray, np.ndarray], dict[str, float]]  # (labels, logit
 
 @dataclass
 class FitOptions:
-    epochs: int
+    epochs: int  # the budget in whole epochs, unless max_steps is set
     seed: int
     device: torch.device
     stage: str = "train"
     amp: bool = True
     compile: bool = False
-    checkpoint: Path | None = None  # written after every epoch; resumed from when present
+    checkpoint: Path | None = None  # written at every evaluation point; resumed from when present
     physics_index: tuple[int, ...] = ()  # input channels the physics head reconstructs (students)
+    max_steps: int | None = None  # the budget in optimizer steps (wins over epochs)
+    monitor: str = ""  # the `score` key that chooses weights and stops early; "" = keep the last weights
 
 
 @dataclass
 class FitResult:
-    model: torch.nn.Module  # the weights to use: the EMA copy when EMA is on
-    history: list[dict[str, float]]
+    model: torch.nn.Module  # the weights to use: the best evaluated ones when monitored, the EMA copy when EMA is on
+    history: list[dict[str, float]]  # one record per evaluation point
     seconds: float
     samples_per_s: float
     peak_memory_gb: float | None = None  # CUDA only: torch.cuda.max_memory_allocated during fit
+    stopping: dict[str, Any] = field(default_factory=dict)  # `stopping.stop_report`: where and why it stopped
+
+    @property
+    def best_record(self) -> dict[str, float]:
+        """The history record of the returned weights (the last one when not monitored)."""
+        best = self.stopping.get("best_step") if self.stopping.get("restored_best") else None
+        return next((r for r in self.history if r.get("step") == best), self.history[-1] if self.history else {})
 
 
 def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, objective: Objective, opts: FitOptions,
@@ -95,32 +118,48 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
     sampler = LengthGroupedBatches(train.lengths, cfg.batch_size, seed=opts.seed, grouped=cfg.length_grouped,
                                    drop_last=len(train) > cfg.batch_size, rank=env.rank, world=env.world)
     steps_per_epoch = len(sampler)
-    total_steps = steps_per_epoch * opts.epochs
-    optimizer = make_optimizer(param_groups(model, cfg.optim.weight_decay), cfg.optim, total_steps=total_steps)
+    budget = opts.max_steps or steps_per_epoch * opts.epochs
+    epochs = math.ceil(budget / steps_per_epoch)
+    optimizer = make_optimizer(param_groups(model, cfg.optim.weight_decay), cfg.optim, total_steps=budget)
     ema = ModelEMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    validates = valid is not None and score is not None
+    tracker = Tracker(opts.monitor, cfg.patience, cfg.min_delta, cfg.min_steps, cfg.plateau) \
+        if validates and opts.monitor else None
+    keep_best = tracker is not None and cfg.restore_best
 
-    start_epoch, step, history = 0, 0, []
+    step, history, stopped, best_weights, rng = 0, [], None, None, None
     state = load_checkpoint(opts.checkpoint) if opts.checkpoint is not None else None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if ema is not None and state.get("ema") is not None:
             ema.load_state_dict(state["ema"])
-        start_epoch, step, history = int(state["epoch"]), int(state["step"]), list(state["history"])
+        step, history, stopped = int(state["step"]), list(state["history"]), state.get("stop_reason")
+        if tracker is not None and state.get("tracker") is not None:
+            tracker.load_state_dict(state["tracker"])
+        best_weights, rng = state.get("best_model"), state.get("rng")
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    notify(Progress("start", opts.stage, start_epoch, opts.epochs, 0, steps_per_epoch))
+    notify(Progress("start", opts.stage, step // steps_per_epoch, epochs, step % steps_per_epoch, steps_per_epoch,
+                    total_steps=budget))
     started, seen, lr = time.perf_counter(), 0, cfg.optim.lr
-    for epoch in range(start_epoch, opts.epochs):
-        torch.manual_seed(_epoch_seed(opts.seed, epoch))  # dropout, drop-path: same draws on resume
+    sums: dict[str, float] = {}  # training loss parts since the last evaluation point
+    while step < budget and stopped is None:
+        epoch, position = divmod(step, steps_per_epoch)
+        augment_rng = torch.Generator()
+        if position == 0:
+            torch.manual_seed(_epoch_seed(opts.seed, epoch))  # dropout, drop-path: same draws on resume
+            augment_rng.manual_seed(_epoch_seed(opts.seed, epoch) + 1)
         sampler.set_epoch(epoch)
-        augmenter = Augmenter(cfg.augment, torch.Generator().manual_seed(_epoch_seed(opts.seed, epoch) + 1))
+        batches = iter(loader(train, sampler))  # draws from torch's generator: before a mid-epoch restore
+        if position > 0:  # resumed inside an epoch: continue the generators where the checkpoint left them
+            _restore_rng(rng, augment_rng, device)
+        augmenter = Augmenter(cfg.augment, augment_rng)
         model.train()
         optimizer_train_mode(optimizer)
-        sums: dict[str, float] = {}
-        for i, batch in enumerate(loader(train, sampler)):
-            lr = lr_at(cfg.optim, step, total_steps)
+        for i, batch in enumerate(itertools.islice(batches, position, None), start=position):
+            lr = lr_at(cfg.optim, step, budget) * (tracker.lr_scale if tracker is not None else 1.0)
             set_lr(optimizer, lr)
             x, mask, target, teacher, recon = _augmented(batch, augmenter, opts.physics_index, device)
             with autocast(device, opts.amp):
@@ -135,37 +174,106 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
                 ema.update(model)
             step += 1
             seen += len(x)
+            sums["steps"] = sums.get("steps", 0.0) + 1
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
-            notify(Progress("step", opts.stage, epoch, opts.epochs, i + 1, steps_per_epoch, {"loss": parts["loss"], "lr": lr}))
-        if env.enabled:
-            _sync_from_rank0(model, ema)
-        record = {"epoch": epoch + 1, "lr": lr, **{f"train_{k}": v / max(1, steps_per_epoch) for k, v in sums.items()}}
-        if valid is not None and score is not None:
-            _to_eval_weights(model, optimizer, ema, train, cfg, device)
-            record.update({f"val_{k}": v for k, v in score(valid.labels.numpy(), predict(_eval_model(model, ema), valid, cfg.eval_batch_size, device, opts.amp)).items()})
-            optimizer_train_mode(optimizer)
-        history.append(record)
-        if opts.checkpoint is not None and env.is_main:
-            save_checkpoint(opts.checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                              "ema": ema.state_dict() if ema is not None else None,
-                                              "epoch": epoch + 1, "step": step, "history": history})
-        # reported only once its checkpoint is on disk: a caller that stops the run from this
-        # report (or a kill that follows it) loses nothing `resume` cannot restore
-        notify(Progress("epoch", opts.stage, epoch + 1, opts.epochs, steps_per_epoch, steps_per_epoch, record))
+            notify(Progress("step", opts.stage, epoch, epochs, i + 1, steps_per_epoch, {"loss": parts["loss"], "lr": lr},
+                            total_steps=budget))
+            if not _evaluates_at(step, budget, steps_per_epoch, cfg.eval_every_steps):
+                continue
+            if env.enabled:
+                _sync_from_rank0(model, ema)
+            record = {"epoch": _epochs_done(step, steps_per_epoch), "step": step, "lr": lr,
+                      **{f"train_{k}": v / sums["steps"] for k, v in sums.items() if k != "steps"}}
+            sums = {}
+            if validates:
+                _to_eval_weights(model, optimizer, ema, train, cfg, device)
+                evaluated = _eval_model(model, ema)
+                scores = score(valid.labels.numpy(), predict(evaluated, valid, cfg.eval_batch_size, device, opts.amp))
+                record.update({f"val_{k}": v for k, v in scores.items()})
+                if tracker is not None:
+                    verdict = tracker.observe(_from_rank0(_monitored(scores, tracker.key), device, env), step)
+                    if verdict.is_best and keep_best:
+                        best_weights = {k: v.detach().to("cpu", copy=True) for k, v in evaluated.state_dict().items()}
+                    stopped = verdict.stop
+                optimizer_train_mode(optimizer)
+                model.train()
+            history.append(record)
+            if opts.checkpoint is not None and env.is_main:
+                save_checkpoint(opts.checkpoint, {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "ema": ema.state_dict() if ema is not None else None,
+                    "epoch": step // steps_per_epoch, "step": step, "history": history, "stop_reason": stopped,
+                    "tracker": tracker.state_dict() if tracker is not None else None, "best_model": best_weights,
+                    "rng": _rng_state(augment_rng, device) if step % steps_per_epoch else None})
+            # reported only once its checkpoint is on disk: a caller that stops the run from this
+            # report (or a kill that follows it) loses nothing `resume` cannot restore
+            notify(Progress("epoch", opts.stage, step // steps_per_epoch, epochs, step % steps_per_epoch or steps_per_epoch,
+                            steps_per_epoch, record, total_steps=budget))
+            if step >= budget or stopped is not None:
+                break
     _to_eval_weights(model, optimizer, ema, train, cfg, device)  # schedule-free: keep the averaged weights
     seconds = time.perf_counter() - started
     final = _eval_model(model, ema)
-    notify(Progress("end", opts.stage, opts.epochs, opts.epochs, steps_per_epoch, steps_per_epoch,
-                    history[-1] if history else {}))
+    if keep_best and best_weights is not None:
+        final.load_state_dict(best_weights)
+    report = stop_report(tracker, budget=budget, step=step, reason=stopped,
+                         restored=keep_best and best_weights is not None)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
-    return FitResult(final.eval(), history, seconds, seen / seconds if seconds > 0 else math.nan, peak)
+    result = FitResult(final.eval(), history, seconds, seen / seconds if seconds > 0 else math.nan, peak, report)
+    notify(Progress("end", opts.stage, epochs, epochs, steps_per_epoch, steps_per_epoch, result.best_record,
+                    total_steps=budget))
+    return result
+
+
+def _evaluates_at(step: int, budget: int, steps_per_epoch: int, every: int) -> bool:
+    return step >= budget or (step % every == 0 if every else step % steps_per_epoch == 0)
+
+
+def _epochs_done(step: int, steps_per_epoch: int) -> int | float:
+    epochs = step / steps_per_epoch
+    return int(epochs) if epochs.is_integer() else round(epochs, 3)
+
+
+def _monitored(scores: dict[str, float], key: str) -> float:
+    if key not in scores:
+        raise EdgekitError(f"the monitored metric {key!r} is not among the validation scores {sorted(scores)}; "
+                           "expected train.monitor to name one of them")
+    return float(scores[key])
+
+
+def _from_rank0(value: float, device: torch.device, env) -> float:
+    """Under DDP every rank must stop at the same step: all take rank 0's value."""
+    if not env.enabled:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    torch.distributed.broadcast(tensor, src=0)
+    return float(tensor.item())
+
+
+def _rng_state(augment_rng: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    """The generators a step inside an epoch draws from (dropout and friends, augmentations)."""
+    state = {"torch": torch.get_rng_state(), "augment": augment_rng.get_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _restore_rng(state: dict[str, torch.Tensor] | None, augment_rng: torch.Generator, device: torch.device) -> None:
+    if state is None:
+        raise EdgekitError("the checkpoint stops inside an epoch but holds no generator states (written by an "
+                           "older edgekit); delete it to start this stage over")
+    torch.set_rng_state(state["torch"])
+    augment_rng.set_state(state["augment"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def _sync_from_rank0(model: torch.nn.Module, ema: ModelEMA | None) -> None:
     """DDP keeps parameters equal but not buffers: BatchNorm running statistics drift per rank
     (rank 0's are broadcast before each forward, then each rank updates its own). Copy rank 0's
-    state to every rank at epoch end, so evaluation and the written files agree across ranks."""
+    state to every rank at each evaluation point, so evaluation and the written files agree across
+    ranks."""
     for module in (model, ema.module if ema is not None else None):
         if module is None:
             continue

@@ -1,7 +1,9 @@
 """Optimizers and learning-rate schedules: AdamW + linear warmup + cosine, or schedule-free AdamW.
 
 AdamW (Loshchilov & Hutter, arXiv 1711.05101) follows `warmup_cosine`: the loop sets each step's
-rate with `set_lr(opt, lr_at(cfg, step, total_steps))`.
+rate with `set_lr(opt, lr_at(cfg, step, total_steps))`, `total_steps` being the stage's budget
+(`train.max_steps`, or epochs × steps per epoch), so the cosine reaches its floor at the budget's
+end whatever the batch size.
 
 Schedule-free AdamW (Defazio et al., "The Road Less Scheduled", arXiv 2405.15682; the
 `schedulefree` package) needs no decay schedule: `lr_at` returns the constant `cfg.lr` and the

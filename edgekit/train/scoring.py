@@ -2,6 +2,7 @@
 
 A thin layer over `edgekit.metrics` (one implementation of each metric): accuracy, macro F1 and
 log-loss for every dataset, plus the CMI competition score when the classes are CMI gestures.
+`monitored_metric` names the one a stage's validation split is judged on (`train.monitor`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,24 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from edgekit.config_io import ConfigError
 from edgekit.data.cmi_schema import TARGET_GESTURES
 from edgekit.metrics import classification_report, cmi_score
 
 
 def is_cmi(class_names: Sequence[str]) -> bool:
     return any(name in TARGET_GESTURES for name in class_names)
+
+
+def monitored_metric(monitor: str, class_names: Sequence[str]) -> str:
+    """The `quick_scores` key that `train.monitor` names on data with these classes: "auto" is
+    the competition score on CMI-schema data and macro-F1 elsewhere; "loss" is the log-loss."""
+    if monitor == "auto":
+        return "cmi_score" if is_cmi(class_names) else "macro_f1"
+    if monitor == "cmi_score" and not is_cmi(class_names):
+        raise ConfigError("train.monitor = 'cmi_score' needs CMI gesture classes, and this data has "
+                          f"{list(class_names)[:6]}; expected 'auto', 'macro_f1', 'accuracy' or 'loss'")
+    return "log_loss" if monitor == "loss" else monitor
 
 
 def binary_classes(class_names: Sequence[str]) -> list[int] | None:
