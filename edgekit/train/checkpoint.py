@@ -1,4 +1,4 @@
-"""Per-epoch training checkpoints: written atomically, read back with `weights_only=True`.
+"""Training checkpoints, written at every evaluation point: atomically, read back with `weights_only=True`.
 
 A checkpoint is a plain dict of tensors, numbers, strings and lists (model, optimizer and EMA
 state dicts, the completed epoch, the global step, the history), so `torch.load(...,
@@ -8,8 +8,10 @@ either the previous epoch's checkpoint or this one, never a torn file; a write t
 disk) keeps the previous one too and is one `EdgekitError` line. `read_torch_file` and
 `write_torch_file` are the one way edgekit reads and writes torch files (checkpoints, `model.pt`).
 
-Resuming reproduces an uninterrupted run exactly because nothing else carries state across
-epochs: the loop reseeds torch and the batch order from `(seed, epoch)` at each epoch start.
+Resuming reproduces an uninterrupted run exactly because nothing else carries state: the loop
+reseeds torch and the batch order from `(seed, epoch)` at each epoch start, and a checkpoint
+written inside an epoch (`train.eval_every_steps`) also holds the random generators' states, the
+early-stopping tracker and the best weights so far.
 """
 
 from __future__ import annotations
