@@ -11,11 +11,16 @@ order column across all sequences, which needs the order column to be a time: a 
 Duration column, or a float column in seconds. An integer order column is read as a sample
 counter; it carries no time, so the caller must pass `sample_period_s`. The per-sequence median
 step is kept in `extras[MEASURED_PERIOD_KEY]` so `inspect_dataset` can report jitter.
+
+Column names: `TableColumns` says which column plays which role (a recipe's `[data.columns]`,
+`edgekit train --sequence-col ...`); `TableColumns.for_table` fills in what a user left unsaid
+from the file's header (no `subject` column: each sequence is its own subject).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -156,6 +161,30 @@ def split_sequences(frame: pl.DataFrame, sequence_col: str, channels: Sequence[s
     return runs.struct.field("value").to_numpy(), np.split(samples, np.cumsum(lengths)[:-1])
 
 
+@dataclass(frozen=True)
+class TableColumns:
+    """Which column of a long table plays which role: `load_long_table`'s keyword arguments under
+    the names a recipe's `[data.columns]` uses. `subject = ""`: no subject column (each sequence
+    is its own subject); `label = ""`: unlabelled; `channels` unset: every other numeric column."""
+
+    sequence: str = "sequence_id"
+    subject: str = "subject"
+    label: str = "label"
+    time: str = "time"  # the order column: seconds (float), datetimes, or an integer sample counter
+    channels: tuple[str, ...] | None = None
+
+    def loader_kwargs(self) -> dict:
+        return {"sequence_col": self.sequence, "subject_col": self.subject or None, "label_col": self.label or None,
+                "order_col": self.time, "channels": list(self.channels) if self.channels is not None else None}
+
+    def for_table(self, path: str | Path) -> "TableColumns":
+        """These columns with the subject role dropped when the file has no such column, so a table
+        of independent recordings reads with the defaults (call it before applying the names a user
+        gave: a subject column the user named and the file lacks stays an error)."""
+        names = scan_table(Path(path)).collect_schema().names()
+        return replace(self, subject="") if self.subject and self.subject not in names else self
+
+
 def load_long_table(
     path: str | Path,
     *,
@@ -293,8 +322,8 @@ def _resolve_period(
     measured = per_seq_period.drop_nulls().drop_nans()
     if not (dtype.is_temporal() or dtype.is_float()):
         raise DataError(
-            f"{path}: order column {order_col!r} is {dtype}, a counter with no time; pass sample_period_s, "
-            f"or give the time as seconds (float) or a datetime"
+            f"{path}: order column {order_col!r} is {dtype}, a counter with no time; pass sample_period_s "
+            f"(edgekit train: data.sample_rate_hz=HZ), or give the time as seconds (float) or a datetime"
         )
     if measured.len() == 0:
         raise DataError(f"{path}: every sequence has one sample, so {order_col!r} gives no period; pass sample_period_s")

@@ -20,7 +20,7 @@ from edgekit.data.folds import holdout_subjects, subject_folds
 from edgekit.data.windows import sliding_windows
 from edgekit.errors import EdgekitError
 from edgekit.features import FeatureSpec, features_for_dataset
-from edgekit.train.config import SIMULATOR, Recipe
+from edgekit.train.config import SIMULATOR, DataConfig, Recipe
 from edgekit.train.tensors import Arrays, Scaler, to_arrays
 
 
@@ -59,15 +59,15 @@ def _ids_digest(ids: np.ndarray) -> str:
 
 def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
     cfg = recipe.data
-    train_ds = _load(cfg.source, cfg.train_split, recipe)
+    train_ds = load_source(cfg.source, cfg.train_split, recipe)
     tests: dict[str, SequenceDataset] = {}
     if cfg.test_split is not None or cfg.test_source is not None:
-        tests["test"] = _load(cfg.test_source or cfg.source, cfg.test_split if cfg.test_source is None else None, recipe)
+        tests["test"] = load_source(cfg.test_source or cfg.source, cfg.test_split if cfg.test_source is None else None, recipe)
     else:
         tr, te = holdout_subjects(train_ds.labels, train_ds.subjects, cfg.holdout_subjects, recipe.seed)
         train_ds, tests["test"] = train_ds.subset(tr), train_ds.subset(te)
     for split in cfg.extra_test_splits:
-        tests[split] = _load(cfg.source, split, recipe)
+        tests[split] = load_source(cfg.source, split, recipe)
     tests = {name: _on_training_classes(ds, train_ds.class_names, name) for name, ds in tests.items()}
     if not train_ds.is_labelled:
         raise EdgekitError(f"{cfg.source}: the training data has unlabelled sequences; expected labels for all")
@@ -112,7 +112,7 @@ def _on_training_classes(ds: SequenceDataset, classes: tuple[str, ...], name: st
 
 def prepare_unlabeled(path: str | Path, recipe: Recipe, prepared: Prepared) -> Arrays:
     """Extra sequences for distillation: features, the run's scaler and length; labels dropped."""
-    ds = _load(str(path), None, recipe)
+    ds = load_source(str(path), None, recipe)
     if prepared.spec is not None:
         ds = features_for_dataset(ds, prepared.spec)
     elif ds.channels != prepared.channels:
@@ -149,19 +149,38 @@ def _mirrored_features(ds: SequenceDataset, spec: FeatureSpec | None) -> list[np
     return features_for_dataset(flipped, spec).sequences
 
 
-def _load(source: str, split: str | None, recipe: Recipe, *, windows: bool = True) -> SequenceDataset:
-    from edgekit.data.load import load_dataset
-
+def load_source(source: str, split: str | None, recipe: Recipe, *, windows: bool = True) -> SequenceDataset:
+    """One dataset as the recipe's `[data]` reads it: the simulator or a file (with the recipe's
+    column names and sample rate), cut into sliding windows when `data.window` > 0 and `windows`."""
     if not source:
         raise EdgekitError("data.source is not set: this recipe names no data (shipped recipes never name a path); "
                            "pass the dataset on the command line, e.g. data.source=PATH/TO/uci_har")
     if source == SIMULATOR:
         ds = _simulated(recipe)
     else:
-        ds = load_dataset(source, **({"split": split} if split is not None else {}))
+        ds = _read(Path(source), split, recipe.data)
     if windows and recipe.data.window > 0:
         ds = sliding_windows(ds, recipe.data.window, recipe.data.hop or max(1, recipe.data.window // 2))
     return ds
+
+
+def _read(path: Path, split: str | None, cfg: DataConfig) -> SequenceDataset:
+    from edgekit.data.load import load_dataset
+    from edgekit.data.long_table import TABLE_SUFFIXES, load_long_table
+    from edgekit.data.uci_har import is_uci_har
+
+    options: dict = {"split": split} if split is not None else {}
+    if cfg.sample_rate_hz is not None:
+        if path.exists() and is_uci_har(path):
+            raise EdgekitError(f"data.sample_rate_hz = {cfg.sample_rate_hz:g} but {path} is UCI-HAR, whose rate is "
+                               "documented (50 Hz); remove data.sample_rate_hz")
+        options["sample_period_s"] = 1.0 / cfg.sample_rate_hz
+    if cfg.columns is None:
+        return load_dataset(path, **options)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise EdgekitError(f"[data.columns] names the columns of a long table, but {path} is not a table "
+                           f"({', '.join(TABLE_SUFFIXES)}); remove [data.columns] (and --*-col flags) for this data")
+    return load_long_table(path, **cfg.columns.loader_kwargs(), **options)
 
 
 def _simulated(recipe: Recipe) -> SequenceDataset:

@@ -1,0 +1,323 @@
+"""Zero-config training: a recipe derived from the data, for `edgekit train DATA`.
+
+    recipe = auto_recipe(load_dataset("BasicMotions_TRAIN.ts"), data=DataConfig(source=..., test_source=...))
+
+What is derived, and why (each choice is also written as a note above the printed recipe):
+- input length: the sequences' own length when they all share one; otherwise the 90th percentile
+  (nine sequences in ten are not cropped) rounded up to a multiple of 8. Both at most
+  `MAX_LENGTH`. Recordings much longer than a model input (median above `LONG_RECORDING` windows)
+  are cut into sliding windows of about 2.56 s (UCI-HAR's windows), half overlapping;
+- features: `FeatureSpec.for_dataset` when an accelerometer is recognised by its channel names
+  (its windows fit any rate), otherwise the raw channels;
+- folds: subject-grouped when the data names subjects, otherwise every sequence is its own group,
+  which makes the folds plain label-stratified ones;
+- teachers: a CNN-BiGRU and a ResNet whose widths grow with the number of training sequences;
+- budgets in optimizer steps, not epochs: a stage needs on the order of a thousand steps whatever
+  the data size (7 epochs of 151 windows at batch 128 are 7 steps, and teachers end at chance),
+  so small sets get small batches (about N/8, 8..128) and `TEACHER_STEPS`/`STUDENT_STEPS` steps;
+  large sets are capped by the samples x timesteps a stage may process in CPU time
+  (`CPU_BUDGET`, 20 x more on an accelerator); the learning rate follows sqrt(batch). Where the
+  validation splits are big enough to choose by, each stage keeps its best validated weights and
+  stops after `PATIENCE` evaluations without improvement; otherwise it runs its whole budget.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from edgekit.data.dataset import SequenceDataset
+from edgekit.data.inspect import PERIOD_SOURCE_KEY, PeriodSource
+from edgekit.errors import EdgekitError, SpecError
+from edgekit.train.config import SIMULATOR, DataConfig, ModelConfig, Recipe
+
+MAX_LENGTH = 512  # samples per model input: longer sequences are cropped (keep the last samples)
+WINDOW_S = 2.56  # sliding windows for long recordings, rounded to a power of two in 32..256 samples
+UNKNOWN_RATE_WINDOW = 128  # the same when the file states no sample rate
+LONG_RECORDING = 4  # median length above this many windows: recordings, cut into windows
+TEACHER_STEPS, STUDENT_STEPS = 1500, 2000  # optimizer steps a stage gets when CPU time allows
+CPU_BUDGET = {"teacher": 5e6, "student": 2e7}  # samples x timesteps per stage (UCI-HAR: ~8 and ~25 epochs)
+ACCELERATOR_FACTOR = 20
+BASE_BATCH, BASE_LR = 128, 4e-3  # UCI-HAR's measured setting; smaller batches get lr * sqrt(batch / 128)
+EVALUATIONS = 30  # validation points per stage when epochs are too short to validate at each one
+# early stopping: this many evaluations without improvement end a stage, never before a third of
+# its budget. Only where validation splits hold MIN_VALID_PER_CLASS sequences per class: on fewer the
+# choice is noise (Handwriting's student, 22 validation sequences for 26 classes: best weights
+# 47.6 % on the test set, the whole budget's last weights 54.2 %)
+PATIENCE, MIN_BUDGET_FRACTION, MIN_VALID_PER_CLASS = 10, 1 / 3, 5
+SUBJECTS_PER_SIMULATED = 24  # simulated sequences per person: enough people for grouped folds
+
+# member widths by training-set size (sequences per fold): < 500, < 3000, more
+_MEMBERS = {
+    "cnn_bigru_attn": (
+        {"chs": [32, 48], "gru_hidden": 32, "dense": [64], "drop": 0.3},
+        {"chs": [48, 64], "gru_hidden": 48, "dense": [96, 64], "drop": 0.3},
+        {"chs": [48, 64], "gru_hidden": 48, "dense": [96, 64], "drop": 0.3},
+    ),
+    "resnet1d": (
+        {"stem_chs": 24, "stages": [{"out_chs": 24}, {"out_chs": 48, "stride": 2}], "drop": 0.3},
+        {"stem_chs": 32, "stages": [{"out_chs": 32}, {"out_chs": 64, "stride": 2}], "drop": 0.2},
+        {"stem_chs": 32, "stages": [{"out_chs": 32}, {"out_chs": 64, "stride": 2}, {"out_chs": 96, "stride": 2}],
+         "drop": 0.2},
+    ),
+    "wavenet1d": (
+        {"chs": 24, "dilations": [1, 2, 4, 8], "drop": 0.2},
+        {"chs": 32, "dilations": [1, 2, 4, 8, 16], "drop": 0.2},
+        {"chs": 48, "dilations": [1, 2, 4, 8, 16], "drop": 0.2},
+    ),
+}
+DEFAULT_MEMBERS = ("cnn_bigru_attn", "resnet1d")
+
+
+@dataclass(frozen=True)
+class AutoRecipe:
+    recipe: Recipe
+    notes: tuple[str, ...]  # why each derived value is what it is
+
+
+def derive_recipe(source: str, *, test_source: str | None = None, teacher: str = "ensemble",
+                  columns: dict[str, str] | None = None, overrides: Sequence[str] = (),
+                  accelerator: bool = False) -> AutoRecipe:
+    """Read the training data named on the command line and derive its recipe. `columns` are
+    the long-table roles a user named (`sequence`, `subject`, `label`, `time`); `overrides`
+    (key=value) apply before the data is read (`data.sample_rate_hz`) and win over what is derived."""
+    from edgekit.train.prepare import load_source
+    from edgekit.train.recipe import apply_overrides, recipe_from_dict, recipe_to_dict
+
+    data_overrides = [o for o in overrides if o.strip().startswith("data.")]
+    raw = {"name": _name(source), "data": _data_config(source, test_source, columns)}
+    base = recipe_from_dict(apply_overrides(raw, data_overrides), where="command line")
+    if base.data.source == SIMULATOR and base.data.simulate_subjects == 0:
+        base.data.simulate_subjects = max(5, base.data.simulate_sequences // SUBJECTS_PER_SIMULATED)
+    train_ds = load_source(base.data.source, base.data.train_split, base, windows=False)
+    recipe, notes = _derive(train_ds, base.data, name=base.name, teacher=teacher, accelerator=accelerator)
+    if overrides:
+        recipe = recipe_from_dict(apply_overrides(recipe_to_dict(recipe), overrides), where="derived recipe")
+        notes.append(f"overrides applied last: {' '.join(overrides)}")
+    return AutoRecipe(recipe, tuple(notes))
+
+
+def auto_recipe(train_ds: SequenceDataset, *, data: DataConfig, teacher: str = "ensemble",
+                accelerator: bool = False, name: str | None = None) -> Recipe:
+    """The recipe for training on `train_ds` (read as `data` says, not yet cut into windows):
+    `data`'s source, test set, columns and rate are kept, everything else is derived."""
+    return _derive(train_ds, data, name=name or _name(data.source), teacher=teacher, accelerator=accelerator)[0]
+
+
+def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
+            accelerator: bool) -> tuple[Recipe, list[str]]:
+    from edgekit.data.windows import sliding_windows
+    from edgekit.train.recipe import recipe_from_dict, recipe_to_dict
+    from edgekit.train.scoring import binary_classes
+
+    if not ds.is_labelled:
+        raise EdgekitError(f"{data.source}: some training sequences have no label; expected a label for every one "
+                           "(long tables: name the label column with --label-col)")
+    notes = [_describe(ds)]
+    data = replace(data)
+    data.length, data.window, note = _input_length(ds)
+    data.hop = data.window // 2
+    notes.append(note)
+    if data.window:
+        ds = sliding_windows(ds, data.window, data.hop)
+    recipe = Recipe(name=name, data=data)
+    n_train, note = _folds(recipe, ds, trains_teachers=teacher == "ensemble" or teacher in _registered_teachers())
+    notes.append(note)
+    recipe.features.preset, note = _features(ds)
+    notes.append(note)
+    notes.append(_teachers(recipe, n_train, teacher))
+    notes.append(_budgets(recipe, n_train, len(ds.class_names), accelerator))
+    recipe.train.loss = replace(recipe.train.loss, label_smoothing=0.05,  # CMI: half the score is binary F1
+                                binary_weight=0.2 if binary_classes(ds.class_names) else 0.0)
+    recipe.train.augment = replace(recipe.train.augment, jitter_std=0.03, time_mask_p=0.2, time_mask_max=0.1,
+                                   shift_p=0.3, shift_max=max(1, data.length // 16), mixup_p=0.2)
+    return recipe_from_dict(recipe_to_dict(recipe), where="derived recipe"), notes  # validated like a file
+
+
+def _folds(recipe: Recipe, ds: SequenceDataset, *, trains_teachers: bool) -> tuple[int, str]:
+    """Sets `teachers.folds`; returns (training sequences once the test hold-out is taken, note)."""
+    data = recipe.data
+    has_test = data.test_source is not None or data.test_split is not None
+    n_subjects = len(np.unique(ds.subjects))
+    grouped = n_subjects < len(np.unique(ds.sequence_ids))
+    held = 0 if has_test else math.ceil(n_subjects / min(max(2, round(1 / data.holdout_subjects)), n_subjects))
+    n_train = round(len(ds) * (1 - held / n_subjects))
+    folds = min(5 if n_train <= 2000 else 3, n_subjects - held)
+    if folds < 2 and (trains_teachers or not has_test):
+        raise EdgekitError(f"{data.source}: the training data names {n_subjects} subject(s); subject-grouped "
+                           f"{'folds' if has_test else 'test hold-out and folds'} need at least "
+                           f"{2 + held} (long tables: --subject-col '' treats every sequence as independent)")
+    recipe.teachers.folds = max(2, folds)  # fewer only when no teacher is trained: then no folds are made
+    test = data.test_source or f"the file's {', '.join([data.test_split or '', *data.extra_test_splits])} split"
+    return n_train, (f"{'subject-grouped' if grouped else 'label-stratified (no subjects named)'} folds: "
+                     f"{recipe.teachers.folds}; test: " + (test if has_test else f"none given, {held} of {n_subjects} "
+                     f"{'subjects' if grouped else 'sequences'} held out (data.holdout_subjects)"))
+
+
+def _teachers(recipe: Recipe, n_train: int, teacher: str) -> str:
+    """Sets `teachers.members`: `teacher` when it names a model, else the default pair, sized to
+    the sequences a fold trains on."""
+    folds = recipe.teachers.folds
+    fold_n = n_train * (folds - 1) // folds
+    tier = 0 if fold_n < 500 else 1 if fold_n < 3000 else 2
+    members = [teacher] if teacher in _registered_teachers() else list(DEFAULT_MEMBERS)
+    recipe.teachers.members = [ModelConfig(m, dict(_MEMBERS[m][tier]) if m in _MEMBERS else {}) for m in members]
+    return f"teachers: {', '.join(members)} at {('small', 'medium', 'large')[tier]} width ({fold_n} sequences per fold)"
+
+
+def _budgets(recipe: Recipe, n_train: int, n_classes: int, accelerator: bool) -> str:
+    """Sets batch size, learning rate, the stages' step budgets, validation and early stopping."""
+    train, length, folds = recipe.train, recipe.data.length, recipe.teachers.folds
+    fold_n = n_train * (folds - 1) // folds
+    valid_n = min(n_train // folds, round(n_train * recipe.student.valid_fraction))  # the smaller split
+    monitored = valid_n >= MIN_VALID_PER_CLASS * n_classes
+    if not monitored:  # run the whole budget, keep the last weights, and give the student all the data
+        recipe.student.valid_fraction, train.restore_best = 0.0, False
+    student_n = round(n_train * (1 - recipe.student.valid_fraction))
+    train.batch_size = int(min(BASE_BATCH, max(8, 2 ** math.floor(math.log2(max(1, n_train / 8))))))
+    train.optim = replace(train.optim, lr=float(f"{BASE_LR * math.sqrt(train.batch_size / BASE_BATCH):.2g}"),
+                          weight_decay=0.02, warmup_frac=0.05)
+    teacher_steps, t_note = _budget("teacher", fold_n, train.batch_size, length, TEACHER_STEPS, accelerator)
+    student_steps, s_note = _budget("student", student_n, train.batch_size, length, STUDENT_STEPS, accelerator)
+    recipe.teachers.max_steps, recipe.student.max_steps = teacher_steps, student_steps
+    shortest = min(teacher_steps, student_steps)
+    if shortest > EVALUATIONS * max(1, min(fold_n, student_n) // train.batch_size):  # epochs of a few steps
+        train.eval_every_steps = shortest // EVALUATIONS
+    train.ema_decay = 0.99
+    note = f"batch {train.batch_size} (about N/8), lr {train.optim.lr:g}; {t_note}; {s_note}; "
+    if not monitored:
+        return note + (f"validation splits of {valid_n} sequences for {n_classes} classes are too few to choose "
+                       "weights by: full budgets, last weights, and the student trains on every training sequence")
+    train.patience, train.min_steps = PATIENCE, int(shortest * MIN_BUDGET_FRACTION)
+    validated = f"every {train.eval_every_steps} steps" if train.eval_every_steps else "at each epoch's end"
+    return note + (f"validated {validated}, best weights kept, stopped after {PATIENCE} evaluations without "
+                   f"improvement (not before step {train.min_steps})")
+
+
+def _describe(ds: SequenceDataset) -> str:
+    lengths = ds.lengths
+    span = f"{lengths[0]} samples each" if lengths.min() == lengths.max() else \
+        f"{lengths.min()}..{lengths.max()} samples (median {int(np.median(lengths))})"
+    rate = f"{1 / ds.sample_period_s:g} Hz"
+    if not _rate_known(ds):
+        rate += " (assumed: the file states no rate; set data.sample_rate_hz)"
+    return (f"data: {len(ds)} sequences, {len(ds.class_names)} classes, {len(ds.channels)} channels, {span} "
+            f"at {rate}")
+
+
+def _rate_known(ds: SequenceDataset) -> bool:
+    source = ds.extras.get(PERIOD_SOURCE_KEY)
+    return source is None or not len(source) or source[0] != PeriodSource.ASSUMED.value
+
+
+def _input_length(ds: SequenceDataset) -> tuple[int, int, str]:
+    """(data.length, data.window, note)."""
+    lengths = ds.lengths
+    if _rate_known(ds):
+        target = 2 ** round(math.log2(WINDOW_S / ds.sample_period_s))
+        target = int(min(256, max(32, target)))
+    else:
+        target = UNKNOWN_RATE_WINDOW
+    median = float(np.median(lengths))
+    if median > LONG_RECORDING * target:
+        return target, target, (f"length: recordings (median {median:g} samples) cut into sliding windows of "
+                                f"{target} samples, hop {target // 2} (data.window)")
+    if lengths.min() == lengths.max():
+        length = min(int(lengths[0]), MAX_LENGTH)
+        return length, 0, f"length: {length} (every sequence is {lengths[0]} samples)"
+    p90 = float(np.percentile(lengths, 90))
+    length = int(min(MAX_LENGTH, lengths.max(), 8 * math.ceil(p90 / 8)))
+    return length, 0, (f"length: {length} (90th percentile of the lengths, {p90:g}; longer sequences keep their "
+                       "last samples, shorter ones are padded)")
+
+
+def _features(ds: SequenceDataset) -> tuple[str, str]:
+    """(features.preset, note): the auto spec when its roles are recognised, else raw channels."""
+    from edgekit.features import FeatureSpec
+
+    try:
+        spec = FeatureSpec.for_dataset(ds)
+    except SpecError:
+        shown = ", ".join(ds.channels[:6]) + (", ..." if len(ds.channels) > 6 else "")
+        return "none", (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
+                        "the auto spec needs acc_x/y/z, total_acc_x/y/z or body_acc_x/y/z)")
+    roles = [r for r, cols in (("acc", spec.inputs.acc), ("rot", spec.inputs.rot), ("gyro", spec.inputs.gyro),
+                               ("thm", spec.inputs.thm)) if cols]
+    if spec.inputs.tof_sensors:
+        roles.append(f"{spec.inputs.tof_sensors} ToF")
+    extra = f", {len(spec.inputs.extra)} pass-through" if spec.inputs.extra else ""
+    omitted = f"; left out: {'; '.join(spec.omitted)}" if spec.omitted else ""
+    return "auto", f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
+
+
+def _budget(stage: str, n: int, batch: int, length: int, target: int, accelerator: bool) -> tuple[int, str]:
+    """(max_steps, note) of a stage that sees `n` sequences of `length` samples per epoch."""
+    per_epoch = max(1, n // batch)  # the loop drops a last partial batch
+    cap = CPU_BUDGET[stage] * (ACCELERATOR_FACTOR if accelerator else 1) / (batch * length)
+    steps = max(per_epoch, min(target, int(cap)))
+    why = "" if steps >= target else f", capped by {'accelerator' if accelerator else 'CPU'} time"
+    return steps, f"{stage} {steps} steps (~{steps / per_epoch:.0f} epochs of {per_epoch}{why})"
+
+
+def _registered_teachers() -> list[str]:
+    from edgekit.models import list_models
+
+    return list_models(kind="teacher")
+
+
+def _data_config(source: str, test_source: str | None, columns: dict[str, str] | None) -> dict:
+    """`[data]` naming what the command line named: the source, its test set (a UCI-HAR file's
+    own test split, or a UEA `*_TRAIN.ts` file's `*_TEST.ts` sibling when no --test is given) and
+    a long table's column roles."""
+    from edgekit.data.cmi import is_cmi_table
+    from edgekit.data.long_table import TABLE_SUFFIXES, TableColumns, scan_table
+    from edgekit.data.uci_har import is_uci_har
+
+    data: dict = {"source": source}
+    path = Path(source)
+    if test_source is not None:
+        data["test_source"] = test_source
+    elif source != SIMULATOR and path.exists() and is_uci_har(path):
+        data.update(train_split="train", test_split="test", extra_test_splits=_uci_extra_splits(path))
+    elif path.suffix.lower() == ".ts" and (sibling := _test_sibling(path)) is not None:
+        data["test_source"] = str(sibling)
+    if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES:
+        given = {k: v for k, v in (columns or {}).items() if v is not None}
+        if given or not is_cmi_table(scan_table(path).collect_schema()):
+            named = replace(TableColumns().for_table(path), **given)
+            data["columns"] = {k: v for k, v in vars(named).items() if v is not None}
+    elif columns and any(v is not None for v in columns.values()):
+        raise EdgekitError(f"--*-col flags name the columns of a long table (.csv/.tsv/.parquet); {source} is not one")
+    return data
+
+
+def _uci_extra_splits(path: Path) -> list[str]:
+    """["test_exact"] when the npz holds the published test signals beside the recomputed ones
+    (in the official folder the two are the same)."""
+    from edgekit.data.uci_har import NPZ_NAME
+
+    npz = path if path.is_file() else path / NPZ_NAME
+    if not npz.is_file():
+        return []
+    with np.load(npz) as arrays:
+        return ["test_exact"] if "X_test_exact" in arrays.files else []
+
+
+def _test_sibling(path: Path) -> Path | None:
+    match = re.search(r"_TRAIN$", path.stem, flags=re.IGNORECASE)
+    if match is None:
+        return None
+    word = path.stem[match.start() + 1:]
+    sibling = path.with_name(path.stem[: match.start() + 1] + ("TEST" if word.isupper() else "test") + path.suffix)
+    return sibling if sibling.is_file() else None
+
+
+def _name(source: str) -> str:
+    stem = Path(source).stem if source != SIMULATOR else SIMULATOR
+    stem = re.sub(r"[_-]?train$", "", stem, flags=re.IGNORECASE) or stem
+    return re.sub(r"[^\w.-]+", "_", stem).strip("_") + "-auto"
