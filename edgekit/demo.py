@@ -56,6 +56,7 @@ def run_demo(out_dir: Path, *, n_sequences: int = 480, seed: int = 0, overrides:
     models = _model_files(export_dir)
     step("bench", lambda: _bench(models, out_dir / "bench", bench_runs))
     step("stream", lambda: _stream(models, train_path, out_dir / "stream"))
+    step("device", lambda: _device(models, out_dir / "stream" / "stream.parquet", out_dir / "device"))
 
     summary = {
         "out_dir": str(out_dir),
@@ -69,6 +70,8 @@ def run_demo(out_dir: Path, *, n_sequences: int = 480, seed: int = 0, overrides:
         "stream": {k: {"mode": v["mode"], "latency_us": v["latency_us"], "agreement": v.get("agreement")}
                    for k, v in reports["stream"]["summaries"].items()},
         "plots": sorted(str(p) for p in out_dir.rglob("*.png")),
+        "device": {k: v for k, v in reports["device"].items() if k in ("agreement", "table", "skipped")}
+                  | ({"goals": reports["device"]["bench"]["goals"]} if "bench" in reports["device"] else {}),
     }
     write_json_atomic(out_dir / "summary.json", {"summary": summary, "reports": reports})
     write_text_atomic(out_dir / "summary.md", summary_markdown(summary))
@@ -189,6 +192,16 @@ def _stream(models: dict[str, Path], train_path: Path, out: Path) -> dict:
     return {"source": str(source), "sequences": len(offline), "summaries": summaries}
 
 
+def _device(models: dict[str, Path], stream_source: Path, out: Path) -> dict:
+    """The INT8 step student on the emulated Cortex-M4F (`edgekit.device`); skipped, saying what to
+    install, without the ARM toolchain and QEMU."""
+    from edgekit.device.demo import device_step
+
+    if "student step INT8" not in models:
+        return {"skipped": "no INT8 step model"}
+    return device_step(models["student step INT8"], stream_source, out)
+
+
 # --- the summary --------------------------------------------------------------------------------
 def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
@@ -239,8 +252,18 @@ def summary_notes(summary: dict) -> str:
             f"{format_ratio(g['int8_vs_teachers_speedup_b1_t1'])} faster (the >= 100x goal is measured against the "
             "full-size ensemble by `make bench`); step model vs re-running a 128-sample window: "
             f"{format_ratio(g['window128_vs_step_macs_ratio'])} fewer MACs per sample (goal >= 30x).\n"
+            + _device_note(summary.get("device", {})) +
             f"Total {summary['total_s'] / 60:.1f} min: "
             + ", ".join(f"{k} {v:.0f} s" for k, v in summary["steps"].items()) + "\n")
+
+
+def _device_note(device: dict) -> str:
+    if "agreement" in device:
+        a, goals = device["agreement"], device.get("goals", {})
+        met = ", ".join(f"{k} {'met' if v['met'] else 'missed'}" for k, v in goals.items())
+        return (f"Device (INT8 step student in C on a Cortex-M4F under QEMU): {a['same_class']}/{a['samples']} samples "
+                f"with the host stream's class; goals: {met}; table: {device['table']}\n")
+    return f"Device step skipped: {device['skipped']}\n" if "skipped" in device else ""
 
 
 def summary_markdown(summary: dict) -> str:

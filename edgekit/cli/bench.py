@@ -38,10 +38,26 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a latency PNG here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON instead of the table.")
+@click.option("--target", type=click.Choice(["host", "cortex-m4"]), default="host", show_default=True,
+              help="cortex-m4: compile each INT8 model to C and measure it under QEMU mps2-an386 (instructions, "
+                   "flash, RAM) next to the host figures.")
 def bench(models: tuple[str, ...], threads: str, batches: str, runs: int, warmup: int, max_seconds: float,
           length: int | None, baseline: str | None, out_path: Path | None, plot_path: Path | None,
-          as_json: bool) -> None:
+          as_json: bool, target: str) -> None:
     """Latency, throughput, size and MACs of exported models side by side. MODEL is PATH or LABEL=PATH."""
+    if target == "cortex-m4":
+        from edgekit.device.bench import device_bench
+        from edgekit.device.report import device_markdown
+        from edgekit.runtime.bench import BenchModel
+
+        with console.status("compiling and running under QEMU", spinner="dots") if not as_json else nullcontext():
+            results = [device_bench(BenchModel.parse(m).path, host_runs=runs) for m in models]
+        if out_path is not None:
+            from edgekit.io import write_json_atomic
+
+            write_json_atomic(out_path, results)
+        emit_json(results) if as_json else click.echo("\n".join(device_markdown(r) for r in results))
+        return
     from edgekit.io import write_json_atomic
     from edgekit.paths import ensure_writable_file
     from edgekit.runtime.bench import BenchModel, BenchOptions, bench_models

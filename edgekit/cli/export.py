@@ -1,10 +1,11 @@
-"""`edgekit export RUN_DIR [--int8|--fp16] [--target PROFILE] [--out DIR] [--qat] [--json]`."""
+"""`edgekit export RUN_DIR [--int8|--fp16] [--target PROFILE] [--out DIR] [--qat] [--allow-drift] [--json]`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from edgekit.cli.render import console, emit_json, table
 from edgekit.formatting import format_bytes, format_percent
@@ -22,9 +23,12 @@ from edgekit.formatting import format_bytes, format_percent
 @click.option("--qat-epochs", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--data", type=click.Path(exists=True, path_type=Path), default=None,
               help="Training data to rebuild the calibration/validation windows from (default: the recipe's).")
+@click.option("--allow-drift", is_flag=True,
+              help="Keep an INT8 model that misses the profile's tolerance (marked as drifting in its metadata; "
+                   "stream and bench warn) instead of failing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def export(run_dir: Path, shortcut: str | None, target: str | None, out_dir: Path | None, qat: bool,
-           qat_epochs: int, data: Path | None, as_json: bool) -> None:
+           qat_epochs: int, data: Path | None, allow_drift: bool, as_json: bool) -> None:
     """Export a run's student: ONNX with folded normalization and metadata, INT8/FP16, engines."""
     from edgekit.errors import EdgekitError
     from edgekit.export.qat import QatOptions
@@ -35,7 +39,7 @@ def export(run_dir: Path, shortcut: str | None, target: str | None, out_dir: Pat
         raise EdgekitError(f"--{shortcut.split('-')[1]} means --target {shortcut}; it conflicts with --target {target}")
     ensure_writable_dir(out_dir or run_dir / DEFAULT_OUT, "--out")  # before the windows are rebuilt
     report = export_run(run_dir, target=target or shortcut or "cpu-fp32", out_dir=out_dir, qat=qat,
-                        qat_options=QatOptions(epochs=qat_epochs), data=data)
+                        qat_options=QatOptions(epochs=qat_epochs), data=data, allow_drift=allow_drift)
     if as_json:
         emit_json(report)
         return
@@ -63,6 +67,11 @@ def _render(report: dict) -> None:
                       else f"INT8 op census (onnxruntime): {census['integer']} integer, {census['float']} float nodes")
         if int8.get("advice"):
             console.print(f"[yellow]{int8['advice']}[/yellow]")
+    for key in ("int8", "step_int8"):
+        drift = ((report.get(key) or {}).get("tolerance") or {}).get("drift")
+        if drift:
+            console.print(f"[yellow]kept with --allow-drift: {escape(Path(report[key]['path']).name)}: "
+                          f"{escape(drift)}[/yellow]")
     if report.get("engine"):
         engine = report["engine"]
         console.print(f"TensorRT engine {engine['path']}: {format_bytes(engine['size_bytes'])}, "

@@ -45,6 +45,8 @@ def stream(model: Path, source: str, hop: int | None, smooth: str | None, spec_p
         spec = FeatureSpec.from_json(spec_path.read_text())
     options = StreamOptions(hop=hop, smoothing=SmoothingSpec.parse(smooth) if smooth else None, threads=threads)
     streamer = Streamer(model, options, spec=spec, handedness=handedness)
+    if streamer.meta.drift:  # stderr: the JSON lines on stdout carry it as the summary's "drift"
+        click.echo(f"warning: {model} was exported with --allow-drift ({streamer.meta.drift})", err=True)
     source_options = SourceOptions(time_column=time_column, time_unit=TimeUnit(time_unit) if time_unit else None,
                                    handedness=handedness, max_gap_samples=max_gap)
     events = read_samples(source, streamer.input_columns, streamer.sample_period_s,

@@ -6,5 +6,6 @@ Modules: `names` (graph I/O names), `onnx` (torch → fp32 ONNX, parity with tor
 `edgekit.runtime.metadata`), `precision` (precisions and tolerances), `profiles` (export/*.toml
 targets), `windows` (raw calibration/validation windows), `quantize` (static INT8), `census`
 (integer vs float op counts), `fp16`, `qat` (fake-quant fine-tuning), `streaming` (step models),
-`tensorrt` (engines).
+`tensorrt` (engines), `drift` (a quantized file past its tolerance fails or, with --allow-drift, is
+marked), `scratch` (temporaries inside the output folder).
 """

@@ -3,7 +3,8 @@
 `ModelInfo` gathers what the run knows about a model (feature spec, classes, channels, window,
 sample period); `model_metadata` turns it into the `ModelMetadata` of one exported file (its kind,
 precision, I/O names and state shapes); `write_metadata` stores it. A quantized or converted file
-gets its parent's metadata with the new precision (`copy_metadata`).
+gets its parent's metadata with the new precision (`copy_metadata`); one kept although it misses
+its tolerance (`export --allow-drift`) says so in `edgekit.drift` (`mark_drift`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import onnx
 
 from edgekit import __version__
 from edgekit.export.precision import Precision
-from edgekit.runtime.metadata import ModelInfo, ModelMetadata, read_metadata
+from edgekit.io import atomic_path
+from edgekit.runtime.metadata import PREFIX, ModelInfo, ModelMetadata, read_metadata
 
 
 def model_metadata(info: ModelInfo, *, kind: str, precision: Precision, inputs: Sequence[str],
@@ -30,7 +32,8 @@ def model_metadata(info: ModelInfo, *, kind: str, precision: Precision, inputs: 
 def set_props(proto: onnx.ModelProto, meta: ModelMetadata) -> onnx.ModelProto:
     """Replace the edgekit keys of `proto.metadata_props` (other keys are kept)."""
     props = meta.to_props()
-    kept = [(p.key, p.value) for p in proto.metadata_props if p.key not in props]
+    # all old edgekit keys go, so an optional key such as edgekit.drift cannot outlive its meaning
+    kept = [(p.key, p.value) for p in proto.metadata_props if not p.key.startswith(PREFIX)]
     del proto.metadata_props[:]
     for key, value in kept + sorted(props.items()):
         proto.metadata_props.add(key=key, value=value)
@@ -44,7 +47,16 @@ def write_metadata(path: str | Path, meta: ModelMetadata) -> None:
 
 
 def copy_metadata(src: str | Path, dst: str | Path, precision: Precision) -> ModelMetadata:
-    """Give `dst` the metadata of `src` with `precision`; return it."""
-    meta = replace(read_metadata(src), precision=Precision(precision).value, version=__version__)
+    """Give `dst` the metadata of `src` with `precision` (and no drift mark); return it."""
+    meta = replace(read_metadata(src), precision=Precision(precision).value, drift="", version=__version__)
     write_metadata(dst, meta)
+    return meta
+
+
+def mark_drift(path: str | Path, drift: str) -> ModelMetadata:
+    """Record in the file at `path` (replaced atomically) which tolerance it misses."""
+    meta = replace(read_metadata(path), drift=drift)
+    proto = onnx.load(str(path))
+    with atomic_path(path) as tmp:
+        onnx.save(set_props(proto, meta), str(tmp))
     return meta

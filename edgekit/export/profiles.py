@@ -1,7 +1,8 @@
 """Export target profiles: `export/<name>.toml` files read into a typed, validated `TargetProfile`.
 
 A profile says what to build for one deployment target: precision, opset, the execution provider
-(CPU via onnxruntime, or a TensorRT engine), calibration (INT8) and the latency budget. An unknown
+(CPU via onnxruntime, or a TensorRT engine), calibration (INT8), the tolerances a reduced-precision
+model must meet (else the export fails, unless `--allow-drift`) and the latency budget. An unknown
 key or an invalid value is an `EdgekitError` naming the file, the key and what is allowed.
 """
 
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, with_config
 
-from edgekit.config_io import FORBID, PositiveFloat, PositiveInt, parse
+from edgekit.config_io import FORBID, Fraction, NonNegative, PositiveFloat, PositiveInt, parse
 from edgekit.errors import EdgekitError
 from edgekit.export.precision import Precision
 from edgekit.resources import export_profiles_dir
@@ -26,6 +27,7 @@ MIN_OPSET = 18
 class Provider(str, enum.Enum):
     CPU = "cpu"  # onnxruntime CPUExecutionProvider
     TENSORRT = "tensorrt"  # a serialized TensorRT engine built from the ONNX file
+    CORTEX_M4 = "cortex-m4"  # the INT8 model as C99 for a Cortex-M4F with the bridge (edgekit.device)
 
 
 class CalibrationMethod(str, enum.Enum):
@@ -50,7 +52,13 @@ class TargetProfile:
     opset: Annotated[int, Field(ge=MIN_OPSET, description=f"an ONNX opset >= {MIN_OPSET}")] = 18
     calibration: Calibration = field(default_factory=Calibration)
     latency_budget_ms: PositiveFloat | None = None  # per window at batch 1; checked by `edgekit bench`
-    max_accuracy_drop_pp: float = 0.5  # INT8/FP16 vs fp32 on held-out windows before suggesting --qat
+    # INT8 vs fp32 on held-out windows: the export fails beyond it (never below one window's worth, what
+    # the held-out set can resolve); FP16: advice only
+    max_accuracy_drop_pp: NonNegative = 0.5
+    # INT8 step model vs the fp32 step model on held-out windows: argmax agreement over every step,
+    # and at the last step of each window (the prediction a stream gives at the end of a sequence)
+    min_step_agreement: Fraction = 0.8
+    min_step_agreement_last: Fraction = 0.9
     workspace_mib: PositiveInt = 1024  # TensorRT builder workspace
     description: str = ""
 

@@ -6,8 +6,10 @@ ranges calibrated on training windows through a `CalibrationDataReader`; MinMax,
 Percentile calibration. `quant_pre_process` (symbolic shape inference + onnxruntime's graph
 optimizations, e.g. folding BatchNorm into Conv) runs first, so ranges are calibrated on the
 graph that is quantized. `quantize_dynamic` is not offered: it makes conv nets slower.
-The result is compared with the fp32 file on validation windows (INT8 tolerance) and its op
-census is taken (`census.py`).
+A step model's recurrent state stays float (`state_path_nodes`). The result is judged against the
+fp32 file on validation windows (INT8 parity tolerance and the profile's accuracy drop; a file that
+misses fails the export unless `--allow-drift`, see `drift.py`) and its op census is taken
+(`census.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import onnx
 
 from edgekit.export import names
 from edgekit.export.census import graph_census, runtime_census
+from edgekit.export.drift import Check, parity_checks, settle
 from edgekit.export.metadata import copy_metadata
 from edgekit.export.precision import TOLERANCES, Parity, Precision, compare_logits
 from edgekit.export.profiles import Calibration, CalibrationMethod
@@ -94,6 +97,7 @@ class QuantizeOptions:
     activations: Activations = Activations.UINT8
     pre_process: bool = True
     per_channel: bool = True
+    float_state: bool = True  # step models: leave the nodes that carry the state in float (`state_path_nodes`)
 
 
 def _ort_method(method: CalibrationMethod):
@@ -109,11 +113,12 @@ def quantize_int8_file(fp32_path: str | Path, int8_path: str | Path, reader, opt
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory() as tmp, atomic_path(int8_path) as out:
-        source = Path(fp32_path)
+        source = Path(tmp) / "prepared.onnx"
         if options.pre_process:
-            prepared = Path(tmp) / "prepared.onnx"
-            quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False)
-            source = prepared
+            quant_pre_process(str(fp32_path), str(source), skip_symbolic_shape=False)
+        prepared = _name_nodes(onnx.load(str(source if options.pre_process else fp32_path)))
+        exclude = state_path_nodes(prepared.graph) if options.float_state else []
+        onnx.save(prepared, str(source))
         symmetric = options.activations is Activations.INT8_SYMMETRIC
         extra = {"ActivationSymmetric": symmetric, "WeightSymmetric": True}
         if options.calibration.method is CalibrationMethod.PERCENTILE:
@@ -123,9 +128,58 @@ def quantize_int8_file(fp32_path: str | Path, int8_path: str | Path, reader, opt
                             per_channel=options.per_channel,
                             activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8,
                             weight_type=QuantType.QInt8, calibrate_method=_ort_method(options.calibration.method),
-                            extra_options=extra)
+                            nodes_to_exclude=exclude, extra_options=extra)
         onnx.save(compact_names(onnx.load(str(out))), str(out))
         copy_metadata(fp32_path, out, Precision.INT8)
+
+
+def state_path_nodes(graph: onnx.GraphProto) -> list[str]:
+    """Names of the nodes on a path from a step model's `state_in_i` to its `state_out_i`.
+
+    Why they stay float: a running-mean pool's state is a sum and a count that grow with every
+    sample. Quantized, each step rounds them again to a uint8 grid calibrated on training windows,
+    so the error adds up along a stream, and past those windows' length the grid saturates (the
+    count stops growing). Conv buffers would be re-rounded once per step they are held. Left float,
+    the state is what fp32 carries; what leaves it is quantized where it feeds an integer op, as in
+    the window model. Measured on mbconv_tcn_causal_xs (sim quickstart, 12 epochs): argmax agreement
+    with the fp32 step model per step 0.66 -> 0.80, at the last step 0.84 -> 0.91. A window model
+    has no state inputs: nothing is excluded.
+    """
+    state_ins = [i.name for i in graph.input if i.name.startswith(names.STATE_IN.format(""))]
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    on_path: set[str] = set()
+    for state_in, state_out in zip(*names.state_names(len(state_ins))):
+        downstream, tensors = set(), [state_in]
+        while tensors:
+            for node in consumers.get(tensors.pop(), []):
+                if node.name not in downstream:
+                    downstream.add(node.name)
+                    tensors.extend(node.output)
+        upstream, tensors = set(), [state_out]
+        while tensors:
+            node = producer.get(tensors.pop())
+            if node is not None and node.name not in upstream:
+                upstream.add(node.name)
+                tensors.extend(node.input)
+        on_path |= downstream & upstream
+    return sorted(on_path)
+
+
+def _name_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
+    # the quantizer excludes nodes by name, and graph optimizations leave some nodes unnamed
+    taken = {node.name for node in model.graph.node}
+    for i, node in enumerate(model.graph.node):
+        if not node.name:
+            name = f"unnamed_{i}"
+            while name in taken:
+                name += "_"
+            node.name = name
+            taken.add(name)
+    return model
 
 
 class _PerChannelRankFilter(logging.Filter):
@@ -202,38 +256,58 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float | None:
 
 def quantize_int8(fp32_path: str | Path, int8_path: str | Path, calibration_windows: Windows,
                   validation_windows: Windows, options: QuantizeOptions = QuantizeOptions(),
-                  max_accuracy_drop_pp: float = 0.5) -> dict:
-    """Quantize, check parity against the fp32 file and report accuracy, size and op census.
+                  max_accuracy_drop_pp: float = 0.5, *, reference_path: str | Path | None = None,
+                  allow_drift: bool = False) -> dict:
+    """Quantize, then judge the INT8 file on `validation_windows` and report accuracy, size and census.
 
-    The INT8 file is kept even when its accuracy drop exceeds `max_accuracy_drop_pp` (the report
-    flags it and suggests `--qat`); it is removed only when parity fails outright.
+    Its tolerance: INT8 parity with `fp32_path` and an accuracy drop of at most `max_accuracy_drop_pp`
+    against `reference_path` (default `fp32_path`; --qat passes the original fp32 file, so what QAT
+    buys is measured from where plain quantization started). A file that misses either is removed
+    with an `EdgekitError`, or with `allow_drift` kept and marked (`drift.settle`).
     """
     calib = calibration_windows.subset(options.calibration.size, seed=0)
     reader = calibration_reader(calib, options.calibration.method)
     quantize_int8_file(fp32_path, int8_path, reader, options)
-    parity, fp32_logits, int8_logits = check_against_fp32(fp32_path, int8_path, validation_windows, Precision.INT8)
+    source_logits, int8_logits = onnx_logits(fp32_path, validation_windows), onnx_logits(int8_path, validation_windows)
+    parity = compare_logits(f"ONNX fp32 vs INT8 ({Path(int8_path).name})", int8_logits, source_logits,
+                            TOLERANCES[Precision.INT8])
+    ref_logits = source_logits if reference_path is None else onnx_logits(reference_path, validation_windows)
     report = {"path": str(int8_path), "calibration": {"method": options.calibration.method.value,
                                                       "windows": len(calib)},
               "activations": options.activations.value,
               "size_bytes": Path(int8_path).stat().st_size, "fp32_size_bytes": Path(fp32_path).stat().st_size,
               "parity": parity.to_dict(), "census": graph_census(int8_path),
               "runtime_census": runtime_census(int8_path)}
-    report.update(accuracy_report(fp32_logits, int8_logits, validation_windows.labels, max_accuracy_drop_pp, "int8"))
+    report.update(accuracy_report(ref_logits, int8_logits, validation_windows.labels, max_accuracy_drop_pp, "int8"))
+    checks = parity_checks(parity)
+    if report["accuracy_drop_pp"] is not None:
+        checks.append(Check("accuracy drop vs fp32 (pp)", report["accuracy_drop_pp"],
+                            report["accuracy_drop_limit_pp"], at_least=False))
+    report["tolerance"] = settle(int8_path, "INT8 model", checks, allow_drift,
+                                 advice="try `--qat` or another calibration method")
     return report
 
 
 def accuracy_report(ref_logits: np.ndarray, logits: np.ndarray, labels: np.ndarray, max_drop_pp: float,
                     label: str) -> dict:
-    """Accuracy of fp32 and the reduced precision on labelled windows, the drop, and the `--qat` flag."""
+    """Accuracy of fp32 and the reduced precision on labelled windows, the drop, and the `--qat` flag.
+
+    The drop's limit is `max_drop_pp`, but never less than one window's worth (100 / labelled
+    windows pp): on 96 windows one flipped window is 1.04 pp, a difference the held-out set cannot
+    tell from noise, so a 0.5 pp limit would fail every export that flips a single window.
+    """
     acc_ref, acc = accuracy(ref_logits, labels), accuracy(logits, labels)
     report: dict = {"accuracy_fp32": acc_ref, f"accuracy_{label}": acc, "max_accuracy_drop_pp": max_drop_pp}
     if acc_ref is None or acc is None:
-        report.update(accuracy_drop_pp=None, accuracy_drop_exceeded=False)
+        report.update(accuracy_drop_pp=None, accuracy_drop_limit_pp=None, accuracy_drop_exceeded=False)
         return report
-    drop = 100.0 * (acc_ref - acc)
-    report.update(accuracy_drop_pp=drop, accuracy_drop_exceeded=drop > max_drop_pp)
-    if drop > max_drop_pp:
-        report["advice"] = (f"{label} loses {drop:.2f} pp of accuracy (threshold {max_drop_pp} pp): "
+    known = labels >= 0
+    right_ref, right = ((x[known].argmax(-1) == labels[known]).sum() for x in (ref_logits, logits))
+    # from window counts, so a drop of exactly one window equals the one-window limit (no rounding gap)
+    drop, limit = 100.0 * int(right_ref - right) / int(known.sum()), max(max_drop_pp, 100.0 * 1 / int(known.sum()))
+    report.update(accuracy_drop_pp=drop, accuracy_drop_limit_pp=limit, accuracy_drop_exceeded=drop > limit)
+    if drop > limit:
+        report["advice"] = (f"{label} loses {drop:.2f} pp of accuracy (threshold {limit:.3g} pp): "
                             "try `edgekit export RUN_DIR --int8 --qat` (fine-tune with fake quantization) "
                             "or another calibration method")
     return report

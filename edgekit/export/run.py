@@ -9,6 +9,9 @@ The chain, each step file in → file out with a parity check against the step b
     streamable students also: export_step_model ─→ student.step.fp32.onnx (─ INT8 ─→ student.step.int8.onnx)
     --qat: qat_finetune → student.qat.fp32.onnx → quantize_int8 (accuracy still against the original fp32)
 
+Every INT8 file must meet the profile's tolerance (parity, accuracy drop, step-model agreement) or
+the export fails naming it; `--allow-drift` keeps it, marked (`drift.py`).
+
 Windows: calibration uses training windows, parity and accuracy the held-out test windows. They are
 rebuilt with the trainer's own data code (`edgekit.train.prepare.prepare` on the run's resolved
 `recipe.toml`; `data` overrides the recipe's data source) and un-scaled back to raw features, since
@@ -30,6 +33,7 @@ from edgekit.export.precision import Precision
 from edgekit.export.profiles import Provider, TargetProfile, load_profile
 from edgekit.export.qat import QatOptions
 from edgekit.export.quantize import Activations, QuantizeOptions
+from edgekit.export.scratch import scratch_dir
 from edgekit.export.windows import Windows
 from edgekit.io import write_json_atomic
 from edgekit.rundir import RunDir
@@ -128,12 +132,14 @@ def _classification(windows: Windows, logits: np.ndarray, class_names) -> dict |
 
 def export_run(run_dir: str | Path, *, target: TargetProfile | str = "cpu-fp32", out_dir: str | Path | None = None,
                qat: bool = False, qat_options: QatOptions = QatOptions(), windows: ExportWindows | None = None,
-               data: str | Path | None = None, max_validation: int | None = None, step_parity_windows: int = 8) -> dict:
-    """Export the run's student for `target` and return the report (also written to `export_report.json`)."""
-    from edgekit.export.onnx import ExportOptions, export_window_model
-    from edgekit.export.quantize import onnx_logits
-    from edgekit.export.streaming import export_step_model, is_streamable
+               data: str | Path | None = None, max_validation: int | None = None, step_parity_windows: int = 8,
+               allow_drift: bool = False) -> dict:
+    """Export the run's student for `target` and return the report (also written to `export_report.json`).
 
+    A reduced-precision model that misses the profile's tolerance fails the export, unless
+    `allow_drift` (then it is kept and marked in its metadata; `drift.py`). Temporaries live in
+    the output folder and what an interrupted export left there goes first (`scratch.py`).
+    """
     started = time.perf_counter()
     profile = _profile(target)
     if profile.provider is Provider.TENSORRT:
@@ -152,13 +158,29 @@ def export_run(run_dir: str | Path, *, target: TargetProfile | str = "cpu-fp32",
     validation = windows.validation.subset(max_validation, seed=1)
     out = Path(out_dir) if out_dir is not None else run.root / DEFAULT_OUT
     out.mkdir(parents=True, exist_ok=True)
-    paths = {p: out / f"student.{p}.onnx" for p in ("fp32", "int8", "fp16", "qat.fp32", "step.fp32", "step.int8")}
-    parity_batches = [batch for _, batch in validation.batches(64)]
     report: dict = {"run_dir": str(run.root), "target": _profile_dict(profile), "model": info.model,
-                    "feature_spec_hash": info.feature_spec_hash, "windows": {
+                    "feature_spec_hash": info.feature_spec_hash, "allow_drift": allow_drift, "windows": {
                         "source": windows.source, "calibration": len(windows.calibration),
                         "validation": len(validation)}}
+    with scratch_dir(out):
+        _export_models(report, model, scaler, info, out, windows, validation, profile, qat, qat_options,
+                       step_parity_windows, allow_drift)
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    write_json_atomic(out / REPORT_NAME, report)
+    report["report_path"] = str(out / REPORT_NAME)
+    return report
 
+
+def _export_models(report: dict, model, scaler, info: ModelInfo, out: Path, windows: ExportWindows,
+                   validation: Windows, profile: TargetProfile, qat: bool, qat_options: QatOptions,
+                   step_parity_windows: int, allow_drift: bool) -> None:
+    """The chain of the module docstring, each step's report added to `report`."""
+    from edgekit.export.onnx import ExportOptions, export_window_model
+    from edgekit.export.quantize import onnx_logits
+    from edgekit.export.streaming import export_step_model, is_streamable
+
+    paths = {p: out / f"student.{p}.onnx" for p in ("fp32", "int8", "fp16", "qat.fp32", "step.fp32", "step.int8")}
+    parity_batches = [batch for _, batch in validation.batches(64)]
     fp32 = export_window_model(model, scaler, info, paths["fp32"], parity_batches,
                                ExportOptions(opset=profile.opset))
     fp32_logits = onnx_logits(paths["fp32"], validation)
@@ -175,12 +197,18 @@ def export_run(run_dir: str | Path, *, target: TargetProfile | str = "cpu-fp32",
                                     else Activations.UINT8)
     if profile.precision is Precision.INT8:
         report["int8"] = _int8(model, scaler, info, paths, windows, validation, profile, quant_options, qat,
-                               qat_options)
+                               qat_options, allow_drift)
         if streamable:
             from edgekit.export.streaming import quantize_step_model
 
-            report["step_int8"] = quantize_step_model(paths["step.fp32"], paths["step.int8"], windows.calibration,
-                                                      validation.subset(64, seed=3), quant_options)
+            report["step_int8"] = quantize_step_model(
+                paths["step.fp32"], paths["step.int8"], windows.calibration, validation.subset(64, seed=3),
+                quant_options, min_agreement_per_step=profile.min_step_agreement,
+                min_agreement_last_step=profile.min_step_agreement_last, allow_drift=allow_drift)
+        if profile.provider is Provider.CORTEX_M4:
+            from edgekit.device.export import export_device
+
+            report["device"] = export_device(out, paths["int8"], paths["step.int8"] if streamable else None, validation)
     elif profile.precision is Precision.FP16:
         from edgekit.export.fp16 import convert_fp16
 
@@ -195,16 +223,12 @@ def export_run(run_dir: str | Path, *, target: TargetProfile | str = "cpu-fp32",
         report["engine"] = build_engine(source, out / f"student.{profile.name}.engine", options=EngineOptions(
             precision=profile.precision, workspace_mib=profile.workspace_mib,
             time=ShapeRange(1, length, 4 * length)))
-    report["seconds"] = round(time.perf_counter() - started, 3)
-    write_json_atomic(out / REPORT_NAME, report)
-    report["report_path"] = str(out / REPORT_NAME)
-    return report
 
 
 def _int8(model, scaler, info, paths, windows: ExportWindows, validation: Windows, profile: TargetProfile,
-          quant_options: QuantizeOptions, qat: bool, qat_options: QatOptions) -> dict:
+          quant_options: QuantizeOptions, qat: bool, qat_options: QatOptions, allow_drift: bool) -> dict:
     from edgekit.export.onnx import ExportOptions, export_window_model
-    from edgekit.export.quantize import accuracy_report, onnx_logits, quantize_int8
+    from edgekit.export.quantize import onnx_logits, quantize_int8
 
     source, qat_report = paths["fp32"], None
     if qat:
@@ -219,14 +243,11 @@ def _int8(model, scaler, info, paths, windows: ExportWindows, validation: Window
                                                  ExportOptions(opset=profile.opset))
         source = paths["qat.fp32"]
     report = quantize_int8(source, paths["int8"], windows.calibration, validation, quant_options,
-                           profile.max_accuracy_drop_pp)
-    int8_logits = onnx_logits(paths["int8"], validation)
+                           profile.max_accuracy_drop_pp, reference_path=paths["fp32"] if qat else None,
+                           allow_drift=allow_drift)
     if qat:
-        # accuracy against the ORIGINAL fp32 model: what --qat buys is measured from where PTQ started
-        report.update(accuracy_report(onnx_logits(paths["fp32"], validation), int8_logits, validation.labels,
-                                      profile.max_accuracy_drop_pp, "int8"))
         report["qat"] = qat_report
-    report["metrics"] = _classification(validation, int8_logits, info.class_names)
+    report["metrics"] = _classification(validation, onnx_logits(paths["int8"], validation), info.class_names)
     return report
 
 

@@ -8,8 +8,10 @@ The step graph is `Normalized(model).step`: inputs `features_t (batch, C)` raw f
 Parity (`check_step_parity`): stepping the ONNX step model through whole sequences must give, at
 every step t, the logits of the offline ONNX window model on the same sequence's first t + 1
 samples (the causal forward), to 1e-5 in fp32. The INT8 step model is quantized like the window
-model, calibrated on the (sample, state) pairs the fp32 step model meets on training windows, and
-reported by its argmax agreement with the fp32 step model.
+model with its recurrent state left in float (`quantize.state_path_nodes`), calibrated on the
+(sample, state) pairs the fp32 step model meets on training windows, and judged by its argmax
+agreement with the fp32 step model at every step and at the last step of each held-out window
+(limits from the export profile; a miss fails the export unless `--allow-drift`, see `drift.py`).
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ def export_step_model(model: nn.Module, scaler, info: ModelInfo, path: str | Pat
     with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter; parity is checked instead
-            torch.onnx.export(_StepGraph(wrapped), example, str(tmp), dynamo=False, opset_version=opset,
+            # eval(): the exporter restores the wrapper's mode afterwards, recursively, and a fresh
+            # module is in train mode: the caller's model would be left training (BatchNorm drifts)
+            torch.onnx.export(_StepGraph(wrapped).eval(), example, str(tmp), dynamo=False, opset_version=opset,
                               input_names=inputs, output_names=outputs,
                               dynamic_axes={name: {0: names.BATCH_AXIS} for name in inputs + outputs})
         write_metadata(tmp, model_metadata(info, kind=KIND_STEP, precision=Precision.FP32, inputs=inputs,
@@ -110,11 +114,14 @@ def check_step_parity(step_path: str | Path, window_path: str | Path, windows: W
 
 
 def quantize_step_model(fp32_step_path: str | Path, int8_step_path: str | Path, calibration_windows: Windows,
-                        validation_windows: Windows, options) -> dict:
-    """INT8 step model, calibrated on the fp32 step model's own (sample, state) inputs; its argmax
-    agreement with the fp32 step model at every step is reported (not enforced: quantized state
-    errors accumulate over a sequence, which is what this number shows)."""
+                        validation_windows: Windows, options, *, min_agreement_per_step: float = 0.0,
+                        min_agreement_last_step: float = 0.0, allow_drift: bool = False) -> dict:
+    """INT8 step model, calibrated on the fp32 step model's own (sample, state) inputs, and its argmax
+    agreement with the fp32 step model at every step and at the last step of each validation
+    window, each held to its minimum (`drift.settle`: removed with an error, or kept and marked;
+    the defaults of 0 check nothing, `export_run` passes the profile's)."""
     from edgekit.export.census import graph_census, runtime_census
+    from edgekit.export.drift import Check, settle
     from edgekit.export.quantize import feed_reader, quantize_int8_file
 
     feeds: list[dict[str, np.ndarray]] = []
@@ -130,7 +137,12 @@ def quantize_step_model(fp32_step_path: str | Path, int8_step_path: str | Path, 
                               [w.reshape(-1, k) for w in want], TOLERANCES[Precision.INT8])
     final = compare_logits("ONNX step fp32 vs INT8 (last step)", [g[:, -1] for g in got], [w[:, -1] for w in want],
                            TOLERANCES[Precision.INT8])
+    tolerance = settle(int8_step_path, "INT8 step model", [
+        Check("per-step argmax agreement with the fp32 step model", per_step.argmax_agreement, min_agreement_per_step),
+        Check("last-step argmax agreement with the fp32 step model", final.argmax_agreement, min_agreement_last_step),
+    ], allow_drift, advice="try another calibration method in the profile")
     return {"path": str(int8_step_path), "size_bytes": Path(int8_step_path).stat().st_size,
             "argmax_agreement_per_step": per_step.argmax_agreement,
             "argmax_agreement_last_step": final.argmax_agreement, "max_abs_diff": per_step.max_abs_diff,
+            "float_state": bool(options.float_state), "tolerance": tolerance,
             "census": graph_census(int8_step_path), "runtime_census": runtime_census(int8_step_path)}

@@ -149,7 +149,8 @@ def bench_models(models: Sequence[BenchModel], options: BenchOptions = BenchOpti
         described[model.label] = {
             "label": model.label, "path": str(model.path), "kind": meta.kind, "precision": meta.precision,
             "model": meta.model, "length": length, "size_bytes": model.path.stat().st_size, "macs": macs,
-            "channels": len(meta.channels), "classes": len(meta.class_names)}
+            "channels": len(meta.channels), "classes": len(meta.class_names),
+            "drift": meta.drift or None}  # exported with --allow-drift: the tolerance it misses
         for threads in options.threads:
             session = ModelSession(model.path, threads=threads)
             provider = session.session.get_providers()[0] if session.session.get_providers() else CPU_PROVIDER

@@ -21,6 +21,7 @@ are JSON. A file without `edgekit.format` is not an edgekit model.
 | `edgekit.inputs` / `edgekit.outputs` | JSON lists of the graph's input / output names |
 | `edgekit.state_shapes` | JSON list of per-sample state shapes (step models; state i is `(batch, *shape)`) |
 | `edgekit.normalization` | `folded`: the graph normalises raw features itself |
+| `edgekit.drift` | only on a reduced-precision file kept with `export --allow-drift`: which tolerance it misses |
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ INPUTS = PREFIX + "inputs"
 OUTPUTS = PREFIX + "outputs"
 STATE_SHAPES = PREFIX + "state_shapes"
 NORMALIZATION = PREFIX + "normalization"
+DRIFT = PREFIX + "drift"
 
 KIND_WINDOW = "window"
 KIND_STEP = "step"
@@ -92,6 +94,7 @@ class ModelMetadata(ModelInfo):
     outputs: tuple[str, ...]
     state_shapes: tuple[tuple[int, ...], ...] = ()
     normalization: str = "folded"
+    drift: str = ""  # non-empty: exported with --allow-drift although it misses its tolerance (says which)
     version: str = ""
     format: int = METADATA_FORMAT
 
@@ -114,6 +117,7 @@ class ModelMetadata(ModelInfo):
             OUTPUTS: json.dumps(list(self.outputs)),
             STATE_SHAPES: json.dumps([list(s) for s in self.state_shapes]),
             NORMALIZATION: self.normalization,
+            **({DRIFT: self.drift} if self.drift else {}),
         }
 
     @classmethod
@@ -144,6 +148,7 @@ class ModelMetadata(ModelInfo):
                 outputs=tuple(json.loads(props[OUTPUTS])),
                 state_shapes=tuple(tuple(int(d) for d in s) for s in json.loads(props.get(STATE_SHAPES, "[]"))),
                 normalization=props.get(NORMALIZATION, "folded"),
+                drift=props.get(DRIFT, ""),
                 version=props.get(VERSION, ""),
                 format=found,
             )

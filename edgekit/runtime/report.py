@@ -21,9 +21,11 @@ def bench_markdown(result: dict) -> str:
                      f"{r['throughput_per_s']:,.0f} {unit}", format_bytes(r["size_bytes"]), format_count(r["macs"]),
                      format_ratio(r["speedup"]), format_ratio(r["macs_ratio"])])
     provider = result["rows"][0]["provider"] if result["rows"] else "no rows"
+    drifting = "".join(f"\nWarning: {m['label']} was exported with --allow-drift ({m['drift']})."
+                       for m in result.get("models", []) if m.get("drift"))
     return (markdown_table(columns, rows, left=3) + f"\n{describe_machine(result['machine'])}; {provider}. "
             "Kind (n): window models over n samples, step models one sample. MACs per inference at batch 1, "
-            "counted from the ONNX graph.\n")
+            f"counted from the ONNX graph.{drifting}\n")
 
 
 def bench_plot(result: dict, path: str | Path) -> Path:

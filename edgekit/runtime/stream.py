@@ -82,6 +82,7 @@ class StreamSummary:
     latency_us: dict[str, float] = field(default_factory=dict)
     finals: list[dict] = field(default_factory=list)  # per sequence: {sequence, label, probability, samples}
     wall_s: float = 0.0
+    drift: str | None = None  # the model was exported with --allow-drift: the tolerance it misses
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,6 +131,7 @@ class Streamer:
         self._key: tuple[str, int] | None = None
         self.model_runs = 0
         self._smoothed: tuple[int, float] = (0, 0.0)
+        self.issues: list[Issue] = []  # what push/finish skipped (non-finite logits); `run` reports them
         self._reset_stream()
 
     # --- facts the caller needs to read its input ------------------------------------------------
@@ -203,8 +205,13 @@ class Streamer:
             self._run_window()
         return self._emit(self._last, final=True)
 
-    def _emit(self, sample: Sample, final: bool) -> Prediction:
+    def _emit(self, sample: Sample, final: bool) -> Prediction | None:
         logits = np.asarray(self._logits, dtype=np.float32)
+        if not np.isfinite(logits).all():  # never a NaN probability: skip this prediction and say so
+            self.issues.append(Issue(sample.line, "non_finite_logits", f"sequence {sample.sequence} sample "
+                                     f"{self._count - 1}: the model gave non-finite logits; no prediction",
+                                     sample.where))
+            return None
         probs = softmax(logits.astype(np.float64))
         k = int(np.argmax(probs))
         pred = Prediction(sample.sequence, self._count - 1, sample.line, sample.time_s, k, self.class_names[k],
@@ -220,16 +227,26 @@ class Streamer:
     def run(self, events: Iterable[Event], *, on_prediction: Callable[[Prediction], None] | None = None,
             on_issue: Callable[[Issue], None] | None = None) -> StreamSummary:
         """Stream every event; callbacks see predictions and issues as they occur."""
+        from edgekit.features.spec import out_of_range
+
         emit = on_prediction or (lambda p: None)
         report = on_issue or (lambda i: None)
         summary = StreamSummary(model=str(self.path), mode=self.mode, precision=self.meta.precision, hop=self.hop,
-                                smoothing=str(self.options.smoothing) if self.options.smoothing else None)
+                                smoothing=str(self.options.smoothing) if self.options.smoothing else None,
+                                drift=self.meta.drift or None)
         latencies: list[int] = []
         runs_before = self.model_runs
         started = time.perf_counter()
 
+        def report_pending() -> None:  # out-of-range inputs, predictions push/finish skipped
+            for issue in self.issues:
+                summary.issues[issue.kind] = summary.issues.get(issue.kind, 0) + 1
+                report(issue)
+            self.issues.clear()
+
         def close() -> None:
             pred = self.finish()
+            report_pending()
             if pred is not None:
                 summary.predictions += 1
                 summary.finals.append({"sequence": pred.sequence, "label": pred.label,
@@ -255,6 +272,13 @@ class Streamer:
             summary.samples += 1
             summary.filled_samples += int(event.filled)
             summary.nan_samples += int(not event.filled and bool(np.isnan(event.values).any()))
+            outside = out_of_range(self.bridge.spec.inputs, event.values)
+            if outside.any():  # the bridge treats them as missing; a corrupt source should show itself
+                shown = ", ".join(f"{c}={v:g}" for c, v in list(zip(np.array(self.input_columns)[outside],
+                                                                    event.values[outside]))[:4])
+                self.issues.append(Issue(event.line, "out_of_range", f"sequence {event.sequence}: {shown} outside "
+                                         "the sensor's physical range; treated as missing", event.where))
+            report_pending()
             if pred is not None:
                 summary.predictions += 1
                 emit(pred)

@@ -52,12 +52,17 @@ def test_symmetric_int8_activations_for_tensorrt(exported, tmp_path):
 def test_accuracy_drop_past_threshold_suggests_qat():
     import numpy as np
 
-    labels = np.array([0, 1, 0, 1])
-    good = np.array([[1.0, 0], [0, 1], [1, 0], [0, 1]])
-    worse = np.array([[1.0, 0], [1, 0], [1, 0], [0, 1]])
+    labels = np.array([0, 1] * 4)
+    good = np.eye(2)[labels]
+    worse = good.copy()
+    worse[[1, 3]] = [1.0, 0]  # two of eight windows flip to wrong
     report = accuracy_report(good, worse, labels, 0.5, "int8")
     assert report["accuracy_drop_pp"] == pytest.approx(25.0) and report["accuracy_drop_exceeded"]
-    assert "--qat" in report["advice"]
+    assert report["accuracy_drop_limit_pp"] == pytest.approx(12.5) and "--qat" in report["advice"]
+    worse[3] = good[3]  # one window of eight: what eight windows cannot resolve below 12.5 pp
+    report = accuracy_report(good, worse, labels, 0.5, "int8")
+    assert report["accuracy_drop_pp"] == pytest.approx(12.5) and not report["accuracy_drop_exceeded"]
+    assert "advice" not in report
 
 
 def test_census_rule_on_a_hand_made_graph():
