@@ -15,8 +15,9 @@ from edgekit.formatting import format_bytes, format_percent
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--int8", "shortcut", flag_value="cpu-int8", help="Shortcut for --target cpu-int8.")
 @click.option("--fp16", "shortcut", flag_value="cpu-fp16", help="Shortcut for --target cpu-fp16.")
-@click.option("--target", default=None, help="Export profile: a name from export/*.toml (cpu-fp32, cpu-int8, "
-              "cpu-fp16, trt-fp16, trt-int8) or a .toml path. Default: cpu-fp32.")
+@click.option("--target", default=None, help="Export profile: a shipped name (cpu-fp32, cpu-int8, cpu-fp16, trt-fp16, trt-int8, "
+              "cortex-m4: the INT8 student compiled to C99 with the feature bridge) or a .toml path. "
+              "Default: cpu-fp32.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder. Default: RUN_DIR/export.")
 @click.option("--qat", is_flag=True, help="Fine-tune with fake quantization before INT8 quantization.")
@@ -76,4 +77,10 @@ def _render(report: dict) -> None:
         engine = report["engine"]
         console.print(f"TensorRT engine {engine['path']}: {format_bytes(engine['size_bytes'])}, "
                       f"layer precisions {engine['layer_precisions']}")
+    device = report.get("device")
+    if device:
+        check = device.get("host_check") or {}
+        exact = (f"; host check: {check['identical_outputs']}/{check['outputs']} outputs identical to onnxruntime"
+                 if check else "")
+        console.print(f"C99 package for Cortex-M4: {escape(str(device.get('package', '')))}{exact}")
     console.print(f"report: {report['report_path']}")

@@ -25,7 +25,7 @@ def test_demo_runs_every_step_to_the_summary_table(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--out", str(out), "--sequences", "48", "--quick", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    assert list(summary["steps"]) == ["simulate", "inspect", "features", "train", "export", "bench", "stream"]
+    assert list(summary["steps"]) == ["simulate", "inspect", "features", "train", "export", "bench", "stream", "device"]
     models = {row["model"]: row for row in summary["table"]}
     assert set(models) == {"teacher ensemble fp32", "student fp32", "student INT8", "student step fp32",
                            "student step INT8"}

@@ -92,9 +92,9 @@ def test_profile_errors_name_the_key_and_value(tmp_path):
         profile_from_dict({"precision": "fp32", "opset": "18"})
     with pytest.raises(EdgekitError, match="missing key 'precision'; expected one of"):
         profile_from_dict({"provider": "cpu"})
-    with pytest.raises(EdgekitError, match="unknown export target 'cpu-int4'; available: cpu-fp16"):
+    with pytest.raises(EdgekitError, match="unknown export target 'cpu-int4'; available: cortex-m4, cpu-fp16"):
         load_profile("cpu-int4")
     bad = tmp_path / "bad.toml"
     bad.write_text('precision = "int8"\nprovider = "tpu"\n')
-    with pytest.raises(EdgekitError, match=rf"{bad}: provider: expected one of \['cpu', 'tensorrt'\], got 'tpu'"):
+    with pytest.raises(EdgekitError, match=rf"{bad}: provider: expected one of \['cpu', 'tensorrt', 'cortex-m4'\], got 'tpu'"):
         load_profile(bad)
