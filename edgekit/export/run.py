@@ -37,6 +37,7 @@ from edgekit.export.scratch import scratch_dir
 from edgekit.export.windows import Windows
 from edgekit.io import write_json_atomic
 from edgekit.rundir import RunDir
+from edgekit.train.fingerprint import exported_fingerprint
 from edgekit.runtime.metadata import RAW_SPEC_PREFIX
 
 REPORT_NAME = "export_report.json"
@@ -112,7 +113,8 @@ def load_run(run_dir: str | Path):
     info = ModelInfo(model=name, feature_spec_json=spec_json, feature_spec_hash=spec_hash, channels=channels,
                      class_names=tuple(data["class_names"]), window_length=int(data["length"]),
                      padding=str(data.get("padding", "right")),
-                     sample_period_s=float(data.get("sample_period_s") or period or 0.0))
+                     sample_period_s=float(data.get("sample_period_s") or period or 0.0),
+                     checkpoint=exported_fingerprint(run.student))
     return model, scaler, info
 
 

@@ -22,6 +22,7 @@ are JSON. A file without `edgekit.format` is not an edgekit model.
 | `edgekit.state_shapes` | JSON list of per-sample state shapes (step models; state i is `(batch, *shape)`) |
 | `edgekit.normalization` | `folded`: the graph normalises raw features itself |
 | `edgekit.drift` | only on a reduced-precision file kept with `export --allow-drift`: which tolerance it misses |
+| `edgekit.checkpoint` | the fingerprint of the trained model the file came from (`student/stage.json`); the files exported from one checkpoint carry the same value, and the runtime refuses a model whose sibling files (same stem, same folder) carry another |
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ OUTPUTS = PREFIX + "outputs"
 STATE_SHAPES = PREFIX + "state_shapes"
 NORMALIZATION = PREFIX + "normalization"
 DRIFT = PREFIX + "drift"
+CHECKPOINT = PREFIX + "checkpoint"
 
 KIND_WINDOW = "window"
 KIND_STEP = "step"
@@ -74,6 +76,7 @@ class ModelInfo:
     window_length: int
     padding: str
     sample_period_s: float
+    checkpoint: str = ""  # fingerprint of the trained model the export came from ("" for hand-made runs)
 
     @classmethod
     def from_spec(cls, model: str, spec, class_names: Sequence[str], window_length: int, padding: str = "left",
@@ -118,6 +121,7 @@ class ModelMetadata(ModelInfo):
             STATE_SHAPES: json.dumps([list(s) for s in self.state_shapes]),
             NORMALIZATION: self.normalization,
             **({DRIFT: self.drift} if self.drift else {}),
+            **({CHECKPOINT: self.checkpoint} if self.checkpoint else {}),
         }
 
     @classmethod
@@ -149,6 +153,7 @@ class ModelMetadata(ModelInfo):
                 state_shapes=tuple(tuple(int(d) for d in s) for s in json.loads(props.get(STATE_SHAPES, "[]"))),
                 normalization=props.get(NORMALIZATION, "folded"),
                 drift=props.get(DRIFT, ""),
+                checkpoint=props.get(CHECKPOINT, ""),
                 version=props.get(VERSION, ""),
                 format=found,
             )
@@ -221,3 +226,24 @@ def read_metadata(path: str | Path) -> ModelMetadata:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else "no detail"
+
+
+def check_siblings(path: str | Path, meta: ModelMetadata) -> None:
+    """Refuse a model exported from another checkpoint than the files beside it with the same stem
+    (`student.fp32.onnx`, `student.int8.onnx`, `student.step.int8.onnx`, ...): a stale file left by
+    an older export would otherwise run without complaint next to the new ones."""
+    path = Path(path)
+    if not meta.checkpoint:
+        return
+    stem = path.name.split(".", 1)[0]
+    for other in sorted(path.parent.glob(f"{stem}.*.onnx")):
+        if other == path:
+            continue
+        try:
+            theirs = read_props(other).get(CHECKPOINT, "")
+        except EdgekitError:
+            continue  # not an edgekit model: not a sibling
+        if theirs and theirs != meta.checkpoint:
+            raise EdgekitError(f"{path}: exported from checkpoint {meta.checkpoint} but {other.name} beside it comes "
+                               f"from checkpoint {theirs}; the folder mixes exports of different trainings: "
+                               "re-export the run into an empty folder (edgekit export RUN --out DIR)")

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from edgekit.errors import EdgekitError
-from edgekit.runtime.metadata import KIND_STEP, ModelMetadata, read_metadata
+from edgekit.runtime.metadata import KIND_STEP, ModelMetadata, check_siblings, read_metadata
 
 CPU_PROVIDER = "CPUExecutionProvider"
 
@@ -58,6 +58,7 @@ class ModelSession:
                  providers: Sequence[str] = (CPU_PROVIDER,)):
         self.path = Path(path)
         self.metadata = read_metadata(self.path)
+        check_siblings(self.path, self.metadata)
         if expected_spec_hash is not None:
             check_spec_hash(self.metadata, expected_spec_hash, str(self.path))
         self.session = make_session(self.path, threads, providers)

@@ -123,6 +123,12 @@ def record_model(folder: Path) -> None:
         write_stage(folder, StageRecord(record.stage, record.inputs, file_sha256(Path(folder) / "model.pt")))
 
 
+def exported_fingerprint(folder: Path) -> str:
+    """What an export records as `edgekit.checkpoint`: the stage's fingerprint, checked against its
+    `model.pt`; "" for a model folder made without `edgekit train` (no stage record at all)."""
+    return model_fingerprint(folder) if read_stage(folder) is not None else ""
+
+
 def model_fingerprint(folder: Path) -> str:
     """The fingerprint of the stage whose finished model is in `folder` (e.g. `RunDir.student`),
     checked against the `model.pt` that is there now."""
