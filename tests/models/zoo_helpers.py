@@ -22,6 +22,8 @@ def _teacher_tiny() -> dict[str, dict]:
 
     return {
         "cnn_bigru_attn": dict(chs=(8, 16), gru_hidden=8, dense=(16,)),
+        "inception_time": dict(filters=4, depth=3, kernel_sizes=(9, 5, 3), bottleneck_chs=4, stem_chs=8),
+        "minirocket": dict(num_features=168),
         "resnet1d": dict(stem_chs=8, stages=(ResNetStage(8, 1, 1), ResNetStage(16, 1, 2))),
         "spectro2d": dict(n_fft=16, stem_chs=8, stages=(MBConvStage(8, 1, (1, 1), exp_ratio=1.0),
                                                         MBConvStage(16, 1, (2, 2))), head_chs=16),
@@ -38,6 +40,8 @@ def tiny_options(name: str) -> dict:
         return teachers[name]
     if name.startswith("modern_tcn"):
         return dict(hidden=16, dilations=(1, 2), large_kernel=9, physics_hidden=8)
+    if name.startswith("lite"):
+        return dict(filters=4, kernel_sizes=(9, 5), custom_sizes=(2, 4), fcn_kernel_sizes=(5, 3), physics_hidden=8)
     if name.startswith("mbconv_tcn"):
         from edgekit.models.students.mbconv_tcn import MBStage
 
