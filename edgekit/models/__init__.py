@@ -10,7 +10,7 @@ Model contract (every registered model, teachers and students):
   every temporal layer zeroes padded positions of its input, pooling is masked.
 - `forward_train(x, mask=None) -> dict` with `"logits"` and optionally `"binary"` `(B,)` (target vs
   non-target) and `"recon"` `(B, T, R)` (students' physics head, reconstructing input channels
-  `model.recon_index`, loss weight `model.physics_weight`). Training-only heads are not in
+  `model.recon_index` — the trainer names them: `students/physics.py` — loss weight `model.physics_weight`). Training-only heads are not in
   `forward`, so they are not exported.
 - Causal, streamable models (`list_models(streamable=True)`) also have
   `forward_sequence(x, mask=None) -> (B, T, num_classes)` per-step logits of the offline causal

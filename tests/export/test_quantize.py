@@ -91,7 +91,9 @@ def test_fp16_parity_and_size(exported, tmp_path):
     trained, fp32_path, _ = exported
     out = tmp_path / "student.fp16.onnx"
     report = convert_fp16(fp32_path, out, trained.windows.validation)
-    assert report["parity"]["ok"] and report["parity"]["max_abs_diff"] < 0.05
+    # the project's fp16 tolerance (a relative bound on the logit scale), not a number of this test's own
+    assert report["parity"]["ok"], report["parity"]
+    assert report["parity"]["max_abs_diff"] <= report["parity"]["allowed_diff"]
     assert report["accuracy_fp16"] == report["accuracy_fp32"] == 1.0
     assert read_metadata(out).precision == "fp16"
     model = onnx.load(str(out))

@@ -18,7 +18,7 @@ from edgekit.runtime.smoothing import Ema, SmoothingSpec, Vote
 from edgekit.runtime.sources import Issue, Sample, read_samples
 from edgekit.runtime.stream import StreamOptions, Streamer
 
-STEP_TOLERANCE = 1e-5  # fp32 step logits vs the offline causal forward
+STEP_TOLERANCE = 1e-5  # fp32 step logits vs the offline causal forward, relative to the logit scale
 
 
 def _stream_finals(model, source, **options):
@@ -41,16 +41,18 @@ def _check_equal(model, window_model, source, offline: dict[str, np.ndarray], st
     streamer, finals, summary, issues = _stream_finals(model, source, hop=7)
     assert set(finals) == set(offline) and summary.sequences == len(offline)
     window = ModelSession(window_model)
-    agree, worst = 0, 0.0
+    agree, worst, scale = 0, 0.0, 1.0
     for sid, x in offline.items():
         if not step:
             x = x[-streamer.window:]  # window mode: the same last window
         want = window.run(x[None])[0]
         got = finals[sid].logits
         worst = max(worst, float(np.abs(got - want).max()))
+        scale = max(scale, float(np.abs(want).max()))
         agree += int(np.argmax(got) == np.argmax(want))
     assert agree == len(offline), f"final predictions agree on {agree}/{len(offline)} sequences"
-    assert worst <= (STEP_TOLERANCE if step else 1e-4), worst
+    # a step model sums its running means one sample at a time: float rounding grows with the logits
+    assert worst <= (STEP_TOLERANCE if step else 1e-4) * scale, (worst, scale)
     return {"sequences": len(offline), "max_abs_diff": worst, "latency_us": summary.latency_us}
 
 

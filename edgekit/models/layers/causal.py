@@ -27,10 +27,13 @@ class StreamState:
 
     Slots are assigned once per model by `assign_state_slots`, so the flat tuple of state tensors
     has a fixed order and fixed shapes (exportable as ONNX step-model inputs/outputs).
+    `one_sample`: the call carries exactly one new sample (a `step`), so layers may skip work that
+    only a chunk needs, without reading a traced shape.
     """
 
-    def __init__(self, inputs: Sequence[torch.Tensor]):
+    def __init__(self, inputs: Sequence[torch.Tensor], one_sample: bool = False):
         self.inputs = list(inputs)
+        self.one_sample = one_sample
         self.outputs: list[torch.Tensor | None] = [None] * len(self.inputs)
 
     def next_state(self) -> tuple[torch.Tensor, ...]:
@@ -51,6 +54,26 @@ def assign_state_slots(model: nn.Module) -> list[tuple[int, ...]]:
     return shapes
 
 
+class _LeftPaddedConv(torch.autograd.Function):
+    """Left-padded conv whose ONNX form is one `Conv` with asymmetric `pads=[context, 0]`.
+
+    Traced as `F.pad` + conv, the legacy exporter writes a `Pad` node before the `Conv`. In a
+    quantized graph that `Pad` sits between a dequantize and a quantize and onnxruntime runs it in
+    float; as a pads attribute it is part of the integer conv, and a device kernel reads the causal
+    left padding from the one node. Used only while exporting (no backward needed).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, context: int, dilation: int, groups: int):
+        return F.conv1d(F.pad(x, (context, 0)), weight, bias, dilation=dilation, groups=groups)
+
+    @staticmethod
+    def symbolic(g, x, weight, bias, context: int, dilation: int, groups: int):
+        inputs = [x, weight] if bias is None else [x, weight, bias]
+        return g.op("Conv", *inputs, pads_i=[context, 0], dilations_i=[dilation], group_i=groups,
+                    kernel_shape_i=[weight.type().sizes()[-1]], strides_i=[1])
+
+
 class CausalConv1d(nn.Conv1d):
     """Conv1d padded on the left by `(kernel_size - 1) * dilation`: output t sees inputs <= t."""
 
@@ -69,6 +92,8 @@ class CausalConv1d(nn.Conv1d):
         if not self.context:
             return super().forward(x)
         if stream is None:
+            if torch.onnx.is_in_onnx_export():
+                return _LeftPaddedConv.apply(x, self.weight, self.bias, self.context, self.dilation[0], self.groups)
             x = F.pad(x, (self.context, 0))
         else:
             x = torch.cat([stream.inputs[self.state_slot], x], dim=-1)
@@ -123,8 +148,10 @@ class RunningMeanPool(nn.Module):
         if mask is not None:
             x = x * mask
             ones = ones * mask
-        total = x.cumsum(dim=-1)
-        count = ones.cumsum(dim=-1)
+        # one streamed sample needs no prefix sum (a step graph without CumSum nodes)
+        single = stream is not None and stream.one_sample
+        total = x if single else x.cumsum(dim=-1)
+        count = ones if single else ones.cumsum(dim=-1)
         if stream is not None:
             total = total + stream.inputs[self.state_slot].unsqueeze(-1)
             count = count + stream.inputs[self.state_slot + 1].unsqueeze(-1)

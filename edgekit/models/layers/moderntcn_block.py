@@ -3,8 +3,9 @@ Structure for General Time Series Analysis", ICLR 2024, https://openreview.net/f
 no arXiv id).
 
 Layout: `(B, C, T)`. multi-scale conv → depthwise-separable conv at the largest kernel → norm →
-act → dropout → squeeze-excite (optional) → residual add → act. All temporal convs share one
-dilation, so a stack with dilations 1, 2, 4, ... grows the receptive field exponentially.
+act → dropout → squeeze-excite (optional; the seed note has none in the block) → residual add →
+act. All temporal convs share one dilation d, so a stack with dilations 1, 2, 4, ... grows the
+receptive field exponentially: each block adds `2 * (max(kernel_sizes) - 1) * d` samples.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from edgekit.models.layers.squeeze_excite import SqueezeExcite
 
 class ModernTCNBlock(nn.Module):
     def __init__(self, in_chs: int, out_chs: int, kernel_sizes: Sequence[int] = (3, 7), dilation: int = 1,
-                 rd_ratio: float | None = 0.25, act_layer: LayerType = "gelu", norm_layer: LayerType = "batch",
-                 drop: float = 0.0, drop_path: float = 0.0, causal: bool = False):
+                 rd_ratio: float | None = None, act_layer: LayerType = "gelu", norm_layer: LayerType = "batch",
+                 drop: float = 0.0, drop_path: float = 0.0, causal: bool = False, split_branches: bool = False):
         super().__init__()
         self.ms_conv = MultiScaleConv(in_chs, out_chs, kernel_sizes, dilation=dilation, norm_layer=norm_layer,
-                                      act_layer=act_layer, drop=drop, causal=causal)
+                                      act_layer=act_layer, drop=drop, causal=causal, split=split_branches)
         self.ds_conv = DepthwiseSeparableConv(out_chs, out_chs, max(kernel_sizes), dilation=dilation, causal=causal)
         self.norm = get_norm(norm_layer)(out_chs)
         self.act = get_act(act_layer)()

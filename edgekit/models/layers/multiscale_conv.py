@@ -2,7 +2,9 @@
 1409.4842, as used in ModernTCN-style sensor models, Luo & Wang, ICLR 2024).
 
 Layout: `(B, C, T)`. Parallel depthwise-separable branches, one per kernel size (same dilation),
-each → norm → act → dropout; the branches are concatenated and fused by a 1×1 conv.
+each → norm → act → dropout; the branches are concatenated and fused by a 1×1 conv. Each branch is
+`out_chs` wide (as in the ModernTCN seed note); `split=True` gives each `out_chs // len(kernel_sizes)`
+channels instead (about half the parameters and MACs for two branches).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from edgekit.models.layers.factories import LayerType
 class MultiScaleConv(nn.Module):
     def __init__(self, in_chs: int, out_chs: int, kernel_sizes: Sequence[int] = (3, 7), dilation: int = 1,
                  norm_layer: LayerType = "batch", act_layer: LayerType = "gelu", drop: float = 0.0,
-                 causal: bool = False):
+                 causal: bool = False, split: bool = False):
         super().__init__()
-        branch_chs = max(1, out_chs // len(kernel_sizes))
+        branch_chs = max(1, out_chs // len(kernel_sizes)) if split else out_chs
         self.branches = nn.ModuleList(
             DepthwiseSeparableConv(in_chs, branch_chs, k, dilation=dilation, norm_layer=norm_layer,
                                    act_layer=act_layer, causal=causal)

@@ -2,19 +2,28 @@
 
 Layout: `(B, C, T)` in, `(B, C)` (or `(B, C, 1)` with `keepdim`) out; the mask is `(B, 1, T)` float,
 1 = real sample, so padding never enters a mean or a max.
+
+The mean is written as `adaptive_avg_pool1d`, which exports as ONNX `GlobalAveragePool`: onnxruntime
+runs that in integer (`QLinearGlobalAveragePool`) in a quantized graph, where a `ReduceMean` stays
+float between a dequantize and a quantize. With a mask, the masked mean is the mean of the masked
+input divided by the mean of the mask (sum/T ÷ count/T), so the graph stays two pools and a divide.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor | None, keepdim: bool = False) -> torch.Tensor:
     if mask is None:
-        return x.mean(dim=-1, keepdim=keepdim)
-    total = (x * mask).sum(dim=-1, keepdim=keepdim)
-    return total / mask.sum(dim=-1, keepdim=keepdim).clamp(min=1.0)
+        pooled = F.adaptive_avg_pool1d(x, 1)
+    else:
+        real_fraction = F.adaptive_avg_pool1d(mask.to(x.dtype), 1)
+        # an all-padding row has a zero numerator: any positive floor keeps it at 0 (not NaN)
+        pooled = F.adaptive_avg_pool1d(x * mask, 1) / real_fraction.clamp(min=torch.finfo(x.dtype).tiny)
+    return pooled if keepdim else pooled.squeeze(-1)
 
 
 def masked_max(x: torch.Tensor, mask: torch.Tensor | None, keepdim: bool = False) -> torch.Tensor:

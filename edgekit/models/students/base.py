@@ -26,9 +26,11 @@ class HeadConfig:
     head_norm: str | None = "layer"  # offline head norm; causal heads always use BatchNorm
     head_drop: float = 0.1
     binary_head: bool = False  # extra (B,) logit, e.g. target vs non-target gesture
-    recon_chs: int | tuple[int, ...] = 6  # physics head: first N input channels, or explicit indices; 0 = off
-    physics_hidden: int | None = None  # physics MLP width; None = backbone width
-    physics_weight: float = 0.05  # λ of the Smooth-L1 reconstruction loss (read by the training loop)
+    # physics head targets: explicit input-channel indices (the trainer names them: `physics.py`), or
+    # the first N input channels (the seed note's raw layout: body acc xyz, body gyro xyz); 0 = off
+    recon_chs: int | tuple[int, ...] = 6
+    physics_hidden: int | None = None  # physics MLP width; None = half the backbone width (the note)
+    physics_weight: float = 0.05  # λ of the Smooth-L1 reconstruction loss (read by the training loop; 0 without targets)
 
 
 C = TypeVar("C")
@@ -75,11 +77,11 @@ class StudentNet(nn.Module):
         self.binary_head = self._make_binary(self.head.num_features) if head.binary_head else nn.Identity()
         self.recon_index = _recon_index(head.recon_chs, in_chs)
         if self.recon_index:
-            hidden = head.physics_hidden or backbone.num_features
+            hidden = head.physics_hidden or max(1, backbone.num_features // 2)
             self.physics_head = PhysicsHead(backbone.num_features, len(self.recon_index), hidden)
         else:
             self.physics_head = nn.Identity()
-        self.physics_weight = head.physics_weight
+        self.physics_weight = head.physics_weight if self.recon_index else 0.0
 
     def _make_head(self, features: int, num_classes: int, head: HeadConfig) -> nn.Module:
         return ClassifierHead(features, num_classes, head.pool_type, head.head_norm, head.head_drop)
@@ -131,6 +133,8 @@ class CausalStudentNet(StudentNet):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         h, m = self.forward_features(x, mask)
+        # the running mean, not one GlobalAveragePool, even at the last step of an unpadded window:
+        # the same sums in the same order as `step`, so a step model equals the window model to 1e-5
         return _last_real(self.head(h, m), mask)
 
     def forward_sequence(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -158,7 +162,7 @@ class CausalStudentNet(StudentNet):
         """One sample `(B, C)` → `(logits_t (B, K), *next_state)`; equals `forward_sequence` step by step."""
         if len(state) != len(self.state_shapes):
             raise ValueError(f"step expects {len(self.state_shapes)} state tensors, got {len(state)}")
-        stream = StreamState(state)
+        stream = StreamState(state, one_sample=True)
         h, _ = self.forward_features(x_t.unsqueeze(1), None, stream)
         logits = self.head(h, None, stream)[..., -1]
         return (logits, *stream.next_state())

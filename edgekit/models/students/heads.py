@@ -1,13 +1,20 @@
 """Student heads: classifier (global or causal running pooling), binary and physics heads.
 
 Layout: `(B, F, T)` backbone features in; the mask is `(B, 1, T)` float (1 = real sample).
-The physics head reconstructs R raw input channels per time step (an auxiliary task trained with
-Smooth L1); it lives only in `forward_train` and is dropped at export.
+The physics head reconstructs R input channels per time step (an auxiliary task trained with
+Smooth L1; which channels: `physics.py`); it lives only in `forward_train` and is dropped at export.
+
+A BatchNorm between pooling and the classifier is folded into the classifier's weights at
+inference (`_fold_norm`), so the exported graph has one Gemm/Conv there and no float
+BatchNormalization (onnxruntime folds a BatchNorm only into the conv before it, not the one after).
 """
 
 from __future__ import annotations
 
+import warnings
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from edgekit.models.layers.causal import Mask, RunningMeanPool, StreamState
@@ -23,6 +30,25 @@ def _vector_norm(norm: str | None, features: int) -> nn.Module:
     if norm == "batch":
         return nn.BatchNorm1d(features)
     raise ValueError(f"head norm must be 'layer', 'batch' or 'identity', not {norm!r}")
+
+
+def _fold_norm(norm: nn.Module, weight: torch.Tensor, bias: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`weight`, `bias` of a linear map (`(K, F, ...)`) applied after the eval-mode BatchNorm `norm`,
+    with the norm folded in: `W·(s·z + t) + b = (W·s)·z + (W·t + b)`."""
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    shift = -norm.running_mean * scale
+    if norm.affine:
+        scale, shift = scale * norm.weight, shift * norm.weight + norm.bias
+    per_input = scale.reshape((1, -1) + (1,) * (weight.dim() - 2))
+    folded_bias = (weight.flatten(2).sum(-1) if weight.dim() > 2 else weight) @ shift
+    folded = weight * per_input, folded_bias + (bias if bias is not None else 0.0)
+    if torch.jit.is_tracing():
+        # the legacy ONNX exporter does not constant-fold this MatMul/ReduceSum, so the file would
+        # compute the fold (and count its MACs); the weights are fixed while exporting: pass values
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            folded = tuple(torch.from_numpy(t.detach().cpu().numpy().copy()) for t in folded)
+    return folded
 
 
 class ClassifierHead(nn.Module):
@@ -41,7 +67,9 @@ class ClassifierHead(nn.Module):
         return self.drop(self.norm(self.pool(x, mask, stream)))
 
     def forward(self, x: torch.Tensor, mask: Mask = None, stream: StreamState | None = None) -> torch.Tensor:
-        return self.fc(self.features(x, mask, stream))
+        if self.training or not isinstance(self.norm, nn.BatchNorm1d):
+            return self.fc(self.features(x, mask, stream))
+        return F.linear(self.pool(x, mask, stream), *_fold_norm(self.norm, self.fc.weight, self.fc.bias))
 
 
 class CausalClassifierHead(nn.Module):
@@ -61,13 +89,19 @@ class CausalClassifierHead(nn.Module):
         return self.drop(self.norm(self.pool(x, mask, stream), mask))
 
     def forward(self, x: torch.Tensor, mask: Mask = None, stream: StreamState | None = None) -> torch.Tensor:
-        return self.fc(self.features(x, mask, stream))
+        return self._classify(self.pool(x, mask, stream), mask)
+
+    def _classify(self, pooled: torch.Tensor, mask: Mask) -> torch.Tensor:
+        if self.training:
+            return self.fc(self.drop(self.norm(pooled, mask)))
+        return F.conv1d(pooled, *_fold_norm(self.norm, self.fc.weight, self.fc.bias))
 
 
 class PhysicsHead(nn.Module):
-    """Per-time-step MLP (1×1 convs) reconstructing `out_chs` raw channels: `(B, F, T)` → `(B, R, T)`."""
+    """Per-time-step MLP (1×1 convs) reconstructing `out_chs` input channels: `(B, F, T)` → `(B, R, T)`.
+    The seed note's head: Linear(F, F/2) → ReLU → Linear(F/2, 6) at every step."""
 
-    def __init__(self, in_chs: int, out_chs: int, hidden: int, act_layer: LayerType = "gelu"):
+    def __init__(self, in_chs: int, out_chs: int, hidden: int, act_layer: LayerType = "relu"):
         super().__init__()
         self.fc1 = nn.Conv1d(in_chs, hidden, 1)
         self.act = get_act(act_layer)()
