@@ -39,6 +39,10 @@ class Check:
                 "at_least": self.at_least, "ok": self.ok}
 
 
+class ToleranceError(EdgekitError):
+    """A reduced-precision file missed its tolerance and was removed (`settle`)."""
+
+
 def parity_checks(parity: Parity, reference: str = "fp32") -> list[Check]:
     return [Check(f"argmax agreement with {reference}", parity.argmax_agreement, parity.tolerance.min_agreement),
             Check(f"max |logit - {reference}|", parity.max_abs_diff, parity.allowed_diff, at_least=False)]
@@ -47,14 +51,14 @@ def parity_checks(parity: Parity, reference: str = "fp32") -> list[Check]:
 def settle(path: str | Path, what: str, checks: list[Check], allow_drift: bool, advice: str = "") -> dict:
     """Apply the verdict of `checks` to the file at `path`; returns the report's `tolerance` part.
 
-    Missed and not allowed: the file is removed and an `EdgekitError` names it with the numbers.
+    Missed and not allowed: the file is removed and a `ToleranceError` names it with the numbers.
     Missed and allowed: the file stays, marked in its metadata; `drift` in the result says how.
     """
     missed = [c for c in checks if not c.ok]
     drift = f"{what} misses its tolerance: {'; '.join(str(c) for c in missed)}" if missed else None
     if drift and not allow_drift:
         Path(path).unlink(missing_ok=True)
-        raise EdgekitError(f"{path}: {drift}; the file was removed ({advice + ', or ' if advice else ''}"
+        raise ToleranceError(f"{path}: {drift}; the file was removed ({advice + ', or ' if advice else ''}"
                            "pass --allow-drift to keep it, marked as drifting in its metadata)")
     if drift:
         mark_drift(path, drift)

@@ -40,3 +40,26 @@ def test_demo_runs_every_step_to_the_summary_table(tmp_path):
     for name in ("summary.json", "summary.md", "bench/bench.json", "bench/latency.png",
                  "stream/latency_per_sample.png", "run/export/student.int8.onnx"):
         assert (out / name).exists(), name
+
+
+def test_demo_export_falls_back_to_qat_when_calibration_misses(monkeypatch, tmp_path):
+    """A post-training INT8 file that misses its tolerance is retried with --qat, and the summary says why."""
+    import edgekit.export.run as export_module
+    import edgekit.export.teachers as teachers_module
+    from edgekit.demo import _export, _qat_note
+    from edgekit.export.drift import ToleranceError
+
+    calls = []
+
+    def fake_export(run_dir, *, qat=False, **kwargs):
+        calls.append(qat)
+        if not qat:
+            raise ToleranceError("student.int8.onnx: INT8 model misses its tolerance: accuracy drop 2.1 pp")
+        return {"int8": {"path": "student.int8.onnx"}}
+
+    monkeypatch.setattr(export_module, "export_run", fake_export)
+    monkeypatch.setattr(teachers_module, "export_teacher_ensemble", lambda *a, **k: {})
+    report = _export(tmp_path / "run", tmp_path / "run" / "export")
+    assert calls == [False, True]
+    assert "accuracy drop 2.1 pp" in report["qat_because"]
+    assert "--qat" in _qat_note(report) and _qat_note({}) == ""
