@@ -98,6 +98,9 @@ class DistillConfig:
     soft_labels: Literal["stacked", "average"] = "stacked"  # which ensemble OOF probabilities to learn from
     physics_weight: float | None = None  # None = the student's own `physics_weight`
     pseudo_min_confidence: float = 0.0  # --unlabeled: keep sequences the ensemble is this sure of
+    # "oof": the ensemble's fixed out-of-fold soft labels; "function_matching": every saved fold model
+    # run on the very (augmented) batch the student sees, every step (`online_teacher.py`)
+    mode: Literal["oof", "function_matching"] = "oof"
 
 
 @dataclass

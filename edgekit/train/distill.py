@@ -1,14 +1,26 @@
 """The student: trained by the same loop, from hard labels alone or distilled from the ensemble.
 
-Distillation target per training sequence: the ensemble's out-of-fold log-probabilities (each
-from teachers that never saw that sequence's subject, so the soft labels carry no memorised
-training labels). The `Objective` then adds α·CE(hard, smoothed) + (1−α)·T²·KL(student/T ‖
+Two teacher signals (`distill.mode`):
+- `oof` (default): a fixed target per training sequence, the ensemble's out-of-fold
+  log-probabilities (each from teachers that never saw that sequence's subject, so the soft labels
+  carry no memorised training labels). Costs nothing per step; mixup/cutmix blend the targets with
+  the labels. Preferable for short budgets, small augmentations or a tight compute budget.
+- `function_matching` (Beyer et al. 2022, arXiv 2106.05237; `online_teacher.py`): every saved fold
+  model of every member runs on the very augmented batch the student sees, every step, combined as
+  the ensemble combines its members. The target follows the augmentation (a mixup blend gets the
+  teachers' answer on the blend, not a blend of answers), which pays with strong augmentations and
+  long ("patient") budgets; it costs one forward of every teacher (members × folds) per student
+  step, and the fold models have seen most training sequences (accepted, as in the paper). The
+  fold models are read from `train_student`'s `teacher_run` (default: the student's own run).
+
+The `Objective` then adds α·CE(hard, smoothed) + (1−α)·T²·KL(student/T ‖
 teacher/T) + λ·physics (Smooth-L1 reconstruction of `model.recon_index` input channels); α, T
 and λ come from `[distill]` (λ defaults to the student's own `physics_weight`).
 
 Pseudo-labels (`--unlabeled`): the ensemble labels extra sequences; those it is at least
 `distill.pseudo_min_confidence` sure of join the training set with the ensemble's distribution as
-both their soft target and their teacher logits.
+their soft (class) target and, under `oof`, their teacher logits (under function matching the
+online teachers give those, as for every sequence).
 
 Validation: `student.valid_fraction` of the training sequences (subject-grouped when the data has
 enough subjects, else label-stratified: `validation_split`) is held out of the student's
@@ -40,6 +52,7 @@ from edgekit.train.scoring import binary_classes, full_report, log_probs, monito
 from edgekit.train.tensors import Arrays, SequenceTensors
 
 STUDENT_SEED_OFFSET = 7
+STAGE_TAGS = {"oof": " (distilled)", "function_matching": " (function matching)", "none": ""}  # by loss mode
 
 
 @dataclass
@@ -81,7 +94,9 @@ def validation_split(labels: np.ndarray, subjects: np.ndarray, fraction: float,
 def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelConfig, *, device,
                   teacher_oof: np.ndarray | None = None, extra: tuple[Arrays, np.ndarray] | None = None,
                   resume: bool = False, on_progress: ProgressFn | None = None,
-                  fingerprint: str | None = None) -> StudentResult:
+                  fingerprint: str | None = None, teacher_run: RunDir | None = None) -> StudentResult:
+    """`teacher_oof` (None: no teachers, no KD) says the student is distilled; under function
+    matching the teachers' fold models are read from `teacher_run` (default: the run `folder` is in)."""
     import torch
 
     from edgekit.models import count_macs, count_params, create_model
@@ -103,12 +118,20 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
                                                    recipe.student.valid_fraction, seed)
     arrays = data.train.subset(train_idx)
     targets = np.eye(k, dtype=np.float32)[arrays.labels]
-    teacher = teacher_oof[train_idx] if teacher_oof is not None else None
-    if extra is not None and teacher is not None and len(extra[0]):
+    distilled = teacher_oof is not None
+    mode = dcfg.mode if distilled else "none"
+    teacher = teacher_oof[train_idx] if mode == "oof" else None
+    if extra is not None and distilled and len(extra[0]):
         ex_arrays, ex_logp = extra
         arrays = _concat(arrays, ex_arrays)
         targets = np.concatenate([targets, np.exp(ex_logp).astype(np.float32)])
-        teacher = np.concatenate([teacher, ex_logp])
+        teacher = np.concatenate([teacher, ex_logp]) if teacher is not None else None
+    online = None
+    if mode == "function_matching":
+        from edgekit.train.online_teacher import OnlineTeacher
+
+        online = OnlineTeacher(teacher_run or RunDir(Path(folder).parent), k, device=device, amp=recipe.device.amp,
+                               kind=dcfg.soft_labels, channels=data.channels)
     train_t = SequenceTensors(arrays, k, targets=targets, teacher_logits=teacher)
     valid_t = SequenceTensors(data.train.subset(valid_idx), k) if len(valid_idx) else None
 
@@ -117,10 +140,11 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
         checkpoint.unlink()
     epochs, max_steps = stage_budget(recipe.train, recipe.student.epochs, recipe.student.max_steps)
     opts = FitOptions(epochs=epochs, max_steps=max_steps, seed=seed, device=device,
-                      stage=f"student {student.name}" + (" (distilled)" if teacher is not None else ""),
+                      stage=f"student {student.name}" + STAGE_TAGS[mode],
                       amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
                       physics_index=tuple(getattr(model, "recon_index", ())) if physics > 0 else (),
-                      monitor=monitored_metric(recipe.train.monitor, data.class_names) if valid_t is not None else "")
+                      monitor=monitored_metric(recipe.train.monitor, data.class_names) if valid_t is not None else "",
+                      teacher_fn=online)
     score = (lambda y, z: quick_scores(y, z, data.class_names)) if valid_t is not None else None
     started = time.perf_counter()
     result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
@@ -140,11 +164,12 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
         with open(RunDir.logits_in(folder, name), "wb") as f:
             np.save(f, logits)
     report = {
-        "name": student.name, "options": student.options, "distilled": teacher_oof is not None,
+        "name": student.name, "options": student.options, "distilled": distilled,
         "fingerprint": fingerprint,  # of the stage's inputs (student/stage.json); export records it
         "params": count_params(final), "macs": count_macs(final, len(data.channels), recipe.data.length),
         "loss": {"kd_alpha": loss_cfg.kd_alpha, "kd_temperature": loss_cfg.kd_temperature,
-                 "physics_weight": physics, "kind": loss_cfg.kind.value},
+                 "physics_weight": physics, "kind": loss_cfg.kind.value,
+                 "mode": mode},  # "oof", "function_matching", or "none" (not distilled)
         "pseudo_labelled": int(len(extra[0])) if extra is not None else 0,
         "train_sequences": int(len(arrays)), "validation": split,
         "val": {key[4:]: v for key, v in result.best_record.items() if key.startswith("val_")},

@@ -3,7 +3,9 @@
 `fit` trains one model on one `SequenceTensors` set: AdamW or schedule-free (`schedule.py`),
 linear warmup + cosine decay, gradient clipping, EMA of the weights, augmentations, bf16 autocast
 on CUDA, optional `torch.compile` and DDP. Distillation is not a second loop: a dataset that
-carries teacher logits makes the `Objective` add its KD term.
+carries teacher logits makes the `Objective` add its KD term; so does a `FitOptions.teacher_fn`
+(function matching: `online_teacher.py`), called without gradients on each batch after its
+augmentation, so the teacher sees exactly the student's view.
 
 Budget and validation: a stage runs `FitOptions.max_steps` optimizer steps (or `epochs` whole
 epochs), the cosine decaying over that budget. At each evaluation point (an epoch's end, or every
@@ -89,6 +91,9 @@ class FitOptions:
     physics_index: tuple[int, ...] = ()  # input channels the physics head reconstructs (students)
     max_steps: int | None = None  # the budget in optimizer steps (wins over epochs)
     monitor: str = ""  # the `score` key that chooses weights and stops early; "" = keep the last weights
+    # function matching: `(x, mask) -> (B, K)` teacher logits of the augmented batch, replacing
+    # logits carried by the dataset (it must carry none); deterministic, so resume stays exact
+    teacher_fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None
 
 
 @dataclass
@@ -112,6 +117,9 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
         on_progress: ProgressFn | None = None) -> FitResult:
     env = dist_env()
     notify = on_progress or (lambda p: None)
+    if opts.teacher_fn is not None and train.teacher is not None:
+        raise EdgekitError(f"{opts.stage}: the training set carries teacher logits and FitOptions.teacher_fn is set; "
+                           "expected one teacher signal (fixed logits or an online teacher), not both")
     device = opts.device
     model.to(device)
     forward = train_forward(model, device, compile=opts.compile, env=env)
@@ -162,6 +170,9 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
             lr = lr_at(cfg.optim, step, budget) * (tracker.lr_scale if tracker is not None else 1.0)
             set_lr(optimizer, lr)
             x, mask, target, teacher, recon = _augmented(batch, augmenter, opts.physics_index, device)
+            if opts.teacher_fn is not None:
+                with torch.no_grad():
+                    teacher = opts.teacher_fn(x, mask)
             with autocast(device, opts.amp):
                 outputs = forward(x, mask)
             loss, parts = objective(outputs, target, teacher_logits=teacher, recon_target=recon, mask=mask)

@@ -130,7 +130,8 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     student_cfg = ModelConfig(recipe.student.name, recipe.student.options)
     soft = ensemble.soft_labels(recipe.distill.soft_labels) if ensemble is not None else None
     student = train_student(recipe, data, run.student, student_cfg, device=device, teacher_oof=soft, extra=extra,
-                            resume=req.resume, on_progress=on_progress, fingerprint=plan.student.record.fingerprint)
+                            resume=req.resume, on_progress=on_progress, fingerprint=plan.student.record.fingerprint,
+                            teacher_run=teacher_dir)
     timings["student_s"] = round(time.perf_counter() - t0, 2)
     stage("student", student.report)
 
