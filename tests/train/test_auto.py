@@ -43,6 +43,23 @@ def test_handwriting_26_classes_150_sequences(shared_data):
     # the issue's failure: 7 optimizer steps in all; now ~1500, i.e. hundreds of epochs of a small set
     assert r.teachers.max_steps / _steps_per_epoch(fold_train, r.train.batch_size) > 100
     assert r.train.optim.lr < 4e-3  # smaller batch, smaller rate
+    assert [m.name for m in r.teachers.members] == ["inception_time", "minirocket"]
+
+
+@pytest.mark.parametrize("length, blocks", [(32, 1), (100, 2), (128, 3), (152, 3), (256, 4)])
+def test_student_receptive_field_follows_the_input_length(length, blocks):
+    """The seed note's rule: the ModernTCN student's receptive field near the input length."""
+    from edgekit.models.students.modern_tcn import ModernTCNConfig, receptive_field
+    from edgekit.train.auto import _student
+    from edgekit.train.config import Recipe
+
+    recipe = Recipe(name="t", data=DataConfig(source="x.parquet", length=length))
+    note = _student(recipe)
+    dilations = tuple(recipe.student.options["dilations"])
+    assert dilations == tuple(2 ** i for i in range(blocks)), note
+    field = receptive_field(ModernTCNConfig(dilations=dilations))
+    longer = receptive_field(ModernTCNConfig(dilations=tuple(2 ** i for i in range(blocks + 1))))
+    assert abs(field - length) <= abs(longer - length) and f"receptive field {field}" in note
 
 
 def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
