@@ -11,17 +11,19 @@ What is derived, and why (each choice is also written as a note above the printe
   (its windows fit any rate), otherwise the raw channels;
 - folds: subject-grouped when the data names subjects, otherwise every sequence is its own group,
   which makes the folds plain label-stratified ones;
-- teachers: InceptionTime and MiniRocket, the two strongest members measured on small real sets
-  (Handwriting, 150 sequences: InceptionTime alone 70.4 %, MiniRocket 53.5 %, where the CNN-BiGRU +
-  ResNet pair this used before gave an ensemble of 60.9 %) and MiniRocket the strongest peer on
-  UCI-HAR (aeon's: 97.5 %); sizes grow with the number of training sequences;
+- teachers: on small sets (under `SMALL_SET` sequences per fold) InceptionTime and MiniRocket, the
+  members that are strong on little data (Handwriting, 150 sequences, each alone on the whole
+  training set: InceptionTime 70.4 %, MiniRocket 53.5 %); on larger sets without an accelerator
+  the CNN-BiGRU + ResNet pair, whose cost per sequence a CPU can afford over thousands of
+  sequences (InceptionTime is ~61 M MACs per 128-sample window); sizes grow with the data;
 - student: `modern_tcn_xs` with as many blocks as put its receptive field nearest the input length
   (the ModernTCN seed note's rule, `dilations_for_length`);
 - budgets in optimizer steps, not epochs: a stage needs on the order of a thousand steps whatever
   the data size (7 epochs of 151 windows at batch 128 are 7 steps, and teachers end at chance),
   so small sets get small batches (about N/8, 8..128) and `TEACHER_STEPS`/`STUDENT_STEPS` steps;
-  large sets are capped by the samples x timesteps a stage may process in CPU time
-  (`CPU_BUDGET`, 20 x more on an accelerator); the learning rate follows sqrt(batch). Where the
+  every fit (one fold of one member, or the student) is capped by the compute it may spend:
+  `FIT_SECONDS` at `CPU_FLOPS`, measured from the models' own MACs (a training step costs about
+  2 FLOPs x 3 passes x MACs x batch; one pass for MiniRocket, whose transform is fixed), `ACCELERATOR_FACTOR` x more on an accelerator; the learning rate follows sqrt(batch). Where the
   validation splits are big enough to choose by, each stage keeps its best validated weights and
   stops after `PATIENCE` evaluations without improvement; otherwise it runs its whole budget.
 """
@@ -46,8 +48,13 @@ WINDOW_S = 2.56  # sliding windows for long recordings, rounded to a power of tw
 UNKNOWN_RATE_WINDOW = 128  # the same when the file states no sample rate
 LONG_RECORDING = 4  # median length above this many windows: recordings, cut into windows
 TEACHER_STEPS, STUDENT_STEPS = 1500, 2000  # optimizer steps a stage gets when CPU time allows
-CPU_BUDGET = {"teacher": 5e6, "student": 2e7}  # samples x timesteps per stage (UCI-HAR: ~8 and ~25 epochs)
-ACCELERATOR_FACTOR = 20
+# one fit's compute cap: seconds at the FLOP rate a CPU core reaches in torch's conv1d forward +
+# backward (measured here: 3.1-3.6 GFLOP/s on one thread of the 2-core AMD EPYC CI machines)
+FIT_SECONDS = {"teacher": 300, "student": 600}
+CPU_FLOPS = 3e9
+TRAIN_PASSES = 3.0  # a training step: the forward and a backward about twice its cost (`train_passes`)
+SMALL_SET = 500  # sequences per fold below which the small-data teachers are chosen
+ACCELERATOR_FACTOR = 300  # a GPU on these small convs: ~1 TFLOP/s sustained, a guess (no GPU measured)
 BASE_BATCH, BASE_LR = 128, 4e-3  # UCI-HAR's measured setting; smaller batches get lr * sqrt(batch / 128)
 EVALUATIONS = 30  # validation points per stage when epochs are too short to validate at each one
 # early stopping: this many evaluations without improvement end a stage, never before a third of
@@ -71,9 +78,9 @@ _MEMBERS = {
          "drop": 0.2},
     ),
     "inception_time": (
-        {"filters": 16, "depth": 6, "drop": 0.1},  # 64 channels: ~100 K parameters for < 500 sequences
-        {"filters": 32, "depth": 6},
-        {"filters": 32, "depth": 6},
+        {"filters": 16, "bottleneck_chs": 16, "drop": 0.1},  # 64 channels: about a quarter of the MACs
+        {"filters": 32},
+        {"filters": 32},
     ),
     "minirocket": ({"drop": 0.1}, {}, {}),
     "wavenet1d": (
@@ -82,7 +89,8 @@ _MEMBERS = {
         {"chs": 48, "dilations": [1, 2, 4, 8, 16], "drop": 0.2},
     ),
 }
-DEFAULT_MEMBERS = ("inception_time", "minirocket")
+SMALL_SET_MEMBERS = ("inception_time", "minirocket")
+DEFAULT_MEMBERS = ("cnn_bigru_attn", "resnet1d")
 
 
 @dataclass(frozen=True)
@@ -141,9 +149,10 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
     notes.append(note)
     recipe.features.preset, note = _features(ds)
     notes.append(note)
-    notes.append(_teachers(recipe, n_train, teacher))
+    notes.append(_teachers(recipe, n_train, teacher, accelerator))
     notes.append(_student(recipe))
-    notes.append(_budgets(recipe, n_train, len(ds.class_names), accelerator))
+    in_chs = _input_channels(recipe, ds)
+    notes.append(_budgets(recipe, n_train, len(ds.class_names), in_chs, accelerator))
     recipe.train.loss = replace(recipe.train.loss, label_smoothing=0.05,  # CMI: half the score is binary F1
                                 binary_weight=0.2 if binary_classes(ds.class_names) else 0.0)
     recipe.train.augment = replace(recipe.train.augment, jitter_std=0.03, time_mask_p=0.2, time_mask_max=0.1,
@@ -171,13 +180,14 @@ def _folds(recipe: Recipe, ds: SequenceDataset, *, trains_teachers: bool) -> tup
                      f"{'subjects' if grouped else 'sequences'} held out (data.holdout_subjects)"))
 
 
-def _teachers(recipe: Recipe, n_train: int, teacher: str) -> str:
-    """Sets `teachers.members`: `teacher` when it names a model, else the default pair, sized to
-    the sequences a fold trains on."""
+def _teachers(recipe: Recipe, n_train: int, teacher: str, accelerator: bool) -> str:
+    """Sets `teachers.members`: `teacher` when it names a model, else the pair for the data size
+    (and device), sized to the sequences a fold trains on."""
     folds = recipe.teachers.folds
     fold_n = n_train * (folds - 1) // folds
-    tier = 0 if fold_n < 500 else 1 if fold_n < 3000 else 2
-    members = [teacher] if teacher in _registered_teachers() else list(DEFAULT_MEMBERS)
+    tier = 0 if fold_n < SMALL_SET else 1 if fold_n < 3000 else 2
+    pair = SMALL_SET_MEMBERS if tier == 0 or accelerator else DEFAULT_MEMBERS
+    members = [teacher] if teacher in _registered_teachers() else list(pair)
     recipe.teachers.members = [ModelConfig(m, dict(_MEMBERS[m][tier]) if m in _MEMBERS else {}) for m in members]
     return f"teachers: {', '.join(members)} at {('small', 'medium', 'large')[tier]} width ({fold_n} sequences per fold)"
 
@@ -196,7 +206,7 @@ def _student(recipe: Recipe) -> str:
             f"field {field} samples for inputs of {recipe.data.length} (the seed note's rule: 0.7-1.2x)")
 
 
-def _budgets(recipe: Recipe, n_train: int, n_classes: int, accelerator: bool) -> str:
+def _budgets(recipe: Recipe, n_train: int, n_classes: int, in_chs: int, accelerator: bool) -> str:
     """Sets batch size, learning rate, the stages' step budgets, validation and early stopping."""
     train, length, folds = recipe.train, recipe.data.length, recipe.teachers.folds
     fold_n = n_train * (folds - 1) // folds
@@ -208,8 +218,11 @@ def _budgets(recipe: Recipe, n_train: int, n_classes: int, accelerator: bool) ->
     train.batch_size = int(min(BASE_BATCH, max(8, 2 ** math.floor(math.log2(max(1, n_train / 8))))))
     train.optim = replace(train.optim, lr=float(f"{BASE_LR * math.sqrt(train.batch_size / BASE_BATCH):.2g}"),
                           weight_decay=0.02, warmup_frac=0.05)
-    teacher_steps, t_note = _budget("teacher", fold_n, train.batch_size, length, TEACHER_STEPS, accelerator)
-    student_steps, s_note = _budget("student", student_n, train.batch_size, length, STUDENT_STEPS, accelerator)
+    k = n_classes
+    teacher_macs = max((_macs(m, in_chs, k, length) for m in recipe.teachers.members), default=0)
+    student_macs = _macs(ModelConfig(recipe.student.name, recipe.student.options), in_chs, k, length)
+    teacher_steps, t_note = _budget("teacher", fold_n, train.batch_size, teacher_macs, TEACHER_STEPS, accelerator)
+    student_steps, s_note = _budget("student", student_n, train.batch_size, student_macs, STUDENT_STEPS, accelerator)
     recipe.teachers.max_steps, recipe.student.max_steps = teacher_steps, student_steps
     shortest = min(teacher_steps, student_steps)
     if shortest > EVALUATIONS * max(1, min(fold_n, student_n) // train.batch_size):  # epochs of a few steps
@@ -281,13 +294,33 @@ def _features(ds: SequenceDataset) -> tuple[str, str]:
     return "auto", f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
 
 
-def _budget(stage: str, n: int, batch: int, length: int, target: int, accelerator: bool) -> tuple[int, str]:
-    """(max_steps, note) of a stage that sees `n` sequences of `length` samples per epoch."""
+def _budget(stage: str, n: int, batch: int, macs: int, target: int, accelerator: bool) -> tuple[int, str]:
+    """(max_steps, note) of a fit that sees `n` sequences per epoch and spends `macs` on each (`_macs`)."""
     per_epoch = max(1, n // batch)  # the loop drops a last partial batch
-    cap = CPU_BUDGET[stage] * (ACCELERATOR_FACTOR if accelerator else 1) / (batch * length)
+    flops = FIT_SECONDS[stage] * CPU_FLOPS * (ACCELERATOR_FACTOR if accelerator else 1)
+    cap = flops / max(1.0, 2 * macs * batch)
     steps = max(per_epoch, min(target, int(cap)))
     why = "" if steps >= target else f", capped by {'accelerator' if accelerator else 'CPU'} time"
     return steps, f"{stage} {steps} steps (~{steps / per_epoch:.0f} epochs of {per_epoch}{why})"
+
+
+def _macs(model: ModelConfig, in_chs: int, num_classes: int, length: int) -> int:
+    """MACs one training step spends per sequence through `model` as the recipe builds it: the
+    forward's, times the passes a step makes (`TRAIN_PASSES`, or the model's own `train_passes`)."""
+    from edgekit.models import count_macs, create_model
+    from edgekit.train.recipe import model_options
+
+    net = create_model(model.name, in_chs=in_chs, num_classes=num_classes, **model_options(model.name, model.options))
+    return int(count_macs(net.eval(), in_chs, length) * getattr(net, "train_passes", TRAIN_PASSES))
+
+
+def _input_channels(recipe: Recipe, ds: SequenceDataset) -> int:
+    """Channels the models read: the feature spec's outputs, or the raw channels."""
+    if recipe.features.preset == "none":
+        return len(ds.channels)
+    from edgekit.features import FeatureSpec
+
+    return len(FeatureSpec.for_dataset(ds).names())
 
 
 def _registered_teachers() -> list[str]:

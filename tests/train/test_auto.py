@@ -28,7 +28,8 @@ def test_basic_motions_small_set_gets_small_batches_and_enough_steps(shared_data
     assert r.data.length == 100 and r.data.window == 0
     assert r.features.preset == "none"  # dim_0..dim_5 name no accelerometer
     assert r.train.batch_size == 8 and r.teachers.folds == 5
-    assert r.teachers.max_steps >= TEACHER_STEPS and r.student.max_steps >= STUDENT_STEPS
+    # hundreds of epochs of 4 steps (the issue's failure: 7 steps in all); the teachers' capped by compute
+    assert r.teachers.max_steps >= 100 * 4 and r.student.max_steps >= STUDENT_STEPS
     assert r.train.eval_every_steps > 0  # epochs of 4 steps: validate every so many steps, not every epoch
     # 6 validation sequences for 4 classes cannot choose weights: the whole budget, the last weights,
     # and the student trains on all 40 sequences
@@ -41,7 +42,7 @@ def test_handwriting_26_classes_150_sequences(shared_data):
     assert r.data.length == 152 and r.train.batch_size == 16
     fold_train = 150 * (r.teachers.folds - 1) // r.teachers.folds
     # the issue's failure: 7 optimizer steps in all; now ~1500, i.e. hundreds of epochs of a small set
-    assert r.teachers.max_steps / _steps_per_epoch(fold_train, r.train.batch_size) > 100
+    assert r.teachers.max_steps / _steps_per_epoch(fold_train, r.train.batch_size) > 30
     assert r.train.optim.lr < 4e-3  # smaller batch, smaller rate
     assert [m.name for m in r.teachers.members] == ["inception_time", "minirocket"]
 
@@ -69,7 +70,8 @@ def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
     assert r.train.batch_size == 128 and r.train.optim.lr == pytest.approx(4e-3)
     assert r.teachers.folds == 3  # subject-grouped, fewer folds on a big set
     epochs = r.teachers.max_steps / _steps_per_epoch(7415 * 2 // 3, 128)
-    assert 5 <= epochs <= 12 and r.teachers.max_steps < TEACHER_STEPS  # the measured CPU setting: ~7 epochs
+    # each fit capped by its compute on a CPU (the models' MACs), at least one epoch
+    assert 1 <= epochs <= 12 and r.teachers.max_steps < TEACHER_STEPS and r.student.max_steps < STUDENT_STEPS
     assert r.train.patience > 0 and r.train.restore_best and r.student.valid_fraction > 0  # ~1,100 to choose by
     on_gpu = derive_recipe(str(uci_har_path), accelerator=True).recipe
     assert on_gpu.teachers.max_steps == TEACHER_STEPS and on_gpu.student.max_steps == STUDENT_STEPS
@@ -109,7 +111,8 @@ def test_a_small_10_hz_set_gets_features_and_a_thousand_steps():
                          tuple("abcd"), np.arange(151) % 10, np.arange(151))
     r = auto_recipe(ds, data=DataConfig(source="wrist.csv", test_source="wrist_test.csv"))
     assert r.features.preset == "auto" and r.train.batch_size == 16
-    assert r.teachers.max_steps >= 1000 and r.student.max_steps >= 1000
+    # by hand it took 60-80 epochs at batch 16 (~600 steps) to reach 90 %: the derived budgets give that
+    assert r.teachers.max_steps >= 500 and r.student.max_steps >= 1000
 
 
 def test_one_subject_is_an_error_that_names_the_fix():

@@ -27,6 +27,10 @@ FEATURE_GAIN = 3.0
 
 
 class MiniRocket(TeacherBase):
+    # a training step costs about one forward: the fixed transform has no parameters and its input
+    # needs no gradient, so backward runs through the norm and heads only (auto budgets read this)
+    train_passes = 1.0
+
     def __init__(self, in_chs: int, num_classes: int, num_features: int = DEFAULT_FEATURES, max_dilations: int = 32,
                  length: int = 0, seed: int = 0, drop: float = 0.0, layout: InputLayout | None = None):
         super().__init__(in_chs, num_classes, layout, NUM_KERNELS * features_per_kernel(num_features), drop)
