@@ -1,6 +1,7 @@
 """Every registered model (teachers and students), tiny configs: the model contract.
 
-Parametrized over `list_models()`, so a newly registered model is tested by being registered.
+Parametrized over `list_models()`, so a newly registered model is tested by being registered;
+option variants that change the graph (`zoo_helpers.VARIANTS`: pooling, front ends) run too.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from edgekit.export.onnx import check_onnx_parity, export_onnx
 from edgekit.models.costs import count_macs
 from edgekit.models.registry import get_entry, list_models
 
-from zoo_helpers import IN_CHS, NUM_CLASSES, build
+from zoo_helpers import IN_CHS, NUM_CLASSES, VARIANTS, build, registered_name
 
-ALL = list_models()
+ALL = list_models() + sorted(VARIANTS)
 STREAMABLE = list_models(streamable=True)
 
 
@@ -105,7 +106,7 @@ def test_forward_train_outputs(name):
         assert out["binary"].shape == (2,)
     if "recon" in out:
         assert out["recon"].shape == (2, 30, len(model.recon_index))
-    if get_entry(name).kind == "student":
+    if get_entry(registered_name(name)).kind == "student":
         assert "recon" in out  # students carry the physics head by default
 
 

@@ -20,14 +20,19 @@ from edgekit.models.layers.moderntcn_block import ModernTCNBlock
 from edgekit.models.layers.multiscale_conv import MultiScaleConv
 from edgekit.models.layers.pooling import MaskedGlobalPool, masked_max, masked_mean
 from edgekit.models.layers.squeeze_excite import SqueezeExcite
-from edgekit.models.layers.attention_pool import AttentionPool
+from edgekit.models.layers.attention_pool import AttentionPool, AttentionPool1d
+from edgekit.models.layers.bert import BertLayer
 from edgekit.models.layers.bigru import MaskedBiGRU
 from edgekit.models.layers.coord_attention import CoordAttention1d
+from edgekit.models.layers.cwt import MorletCwt
+from edgekit.models.layers.dense_block import DenseBlock1d, DenseLayer1d, Transition1d
+from edgekit.models.layers.gem import MaskedGeM
+from edgekit.models.layers.global_pool import POOL_TYPES, create_global_pool
 from edgekit.models.layers.masking import MaskedBatchNorm, MaskedIdentity, resample_mask, reverse_within_length
 from edgekit.models.layers.mbconv2d import MBConv2d, MBConvStack2d, MBConvStage
 from edgekit.models.layers.modality import DemographicsEmbedding, InputLayout, ModalityEncoder
 from edgekit.models.layers.residual_cnn import BasicBlock1d, ConvNormAct1d, ResidualCABlock
-from edgekit.models.layers.spectrogram import SpectrogramFrontend, StftConv
+from edgekit.models.layers.spectrogram import SpectrogramFrontend, StftConv, create_frontend
 from edgekit.models.layers.squeezeformer import MaskedSelfAttention, SqueezeformerBlock, TransformerBlock
 from edgekit.models.layers.unet import SEUNet1d
 from edgekit.models.layers.wavenet_block import WaveBlock, WaveNetStack

@@ -6,7 +6,8 @@ Networks with Attention Can Solve Some Long-Term Memory Problems" (arXiv 1512.08
 `score_t = w^T tanh(W h_t)`, softmax over real steps, weighted sum.
 
 Layout: `(B, T, C)` in (the edge of a recurrent stack), `(B, C)` out; `mask` `(B, T)` bool, True = real.
-Mean/max pooling of `(B, C, T)` conv features lives in `pooling.py`.
+`AttentionPool1d` takes conv features `(B, C, T)` with a `(B, 1, T)` float mask instead (the
+teachers' `pool = "attention"`); mean/max pooling of conv features lives in `pooling.py`.
 """
 
 from __future__ import annotations
@@ -28,3 +29,11 @@ class AttentionPool(nn.Module):
         weights = torch.softmax(scores, dim=1) * mask.to(x.dtype)  # exact zeros on padding
         return (weights.unsqueeze(-1) * x).sum(dim=1)
 
+
+
+class AttentionPool1d(AttentionPool):
+    """The same pooling in conv-stack layout: `(B, C, T)` with a `(B, 1, T)` float mask -> `(B, C)`."""
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        real = torch.ones_like(x[:, 0], dtype=torch.bool) if mask is None else mask[:, 0] > 0
+        return super().forward(x.transpose(1, 2), real)

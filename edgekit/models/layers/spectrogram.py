@@ -6,7 +6,8 @@ modification by discrete Fourier transform", 1977) as a bank of Hann-windowed DF
 `torch.stft` has no ONNX export in the legacy exporter; a conv exports everywhere and equals
 `torch.stft(x, n_fft, hop_length, window=hann_window(n_fft), center=True, pad_mode="constant")`.
 As in learnable front-ends (Zeghidour et al., LEAF, arXiv 2101.08596), the same bank can instead
-be a trainable conv initialised at the DFT (`SpectrogramFrontend.LEARNED`).
+be a trainable conv initialised at the DFT (`SpectrogramFrontend.LEARNED`). `create_frontend` also
+offers the Morlet wavelet scalogram of `cwt.py` (`SpectrogramFrontend.CWT`) behind the same interface.
 
 Layout: `(B, C, T)` in (conv-stack layout), power `(B, C, F, N)` out with `F = n_fft // 2 + 1`
 bins and `N` frames; every channel gets its own time-frequency image through the same kernels.
@@ -24,12 +25,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgekit.errors import EdgekitError
+from edgekit.models.layers.cwt import MorletCwt
 from edgekit.models.layers.masking import resample_mask
 
 
 class SpectrogramFrontend(enum.Enum):
     STFT = "stft"  # fixed Hann-windowed DFT kernels
     LEARNED = "learned"  # the same conv, trainable, initialised at the DFT
+    CWT = "cwt"  # Morlet wavelet scalogram (cwt.py), constant-Q
 
 
 def dft_kernels(n_fft: int) -> torch.Tensor:
@@ -48,6 +52,8 @@ class StftConv(nn.Module):
     def __init__(self, n_fft: int = 32, hop_length: int = 4, frontend: SpectrogramFrontend | str = "stft"):
         super().__init__()
         frontend = SpectrogramFrontend(frontend)
+        if frontend is SpectrogramFrontend.CWT:
+            raise ValueError("StftConv computes the STFT; build the CWT front end with create_frontend")
         self.n_fft, self.hop_length, self.padding = n_fft, hop_length, n_fft // 2
         self.n_bins = n_fft // 2 + 1
         if frontend is SpectrogramFrontend.LEARNED:
@@ -70,3 +76,18 @@ class StftConv(nn.Module):
     def frame_mask(self, mask: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
         """`(B, 1, 1, N)` float frame mask from the `(B, 1, T)` sample mask."""
         return resample_mask(mask.unsqueeze(2), spec, self.n_fft, self.hop_length, self.padding)
+
+
+def create_frontend(frontend: SpectrogramFrontend | str, n_fft: int = 32, hop_length: int = 4) -> nn.Module:
+    """The time-frequency front end named by `frontend`: `(B, C, T) -> (B, C, F, N)` power, with
+    `frame_mask(mask, spec)`. The CWT spans the STFT's band (1 / n_fft up to 0.4 cycles per
+    sample) with as many rows (n_fft // 2 + 1 scales), log-spaced instead of linear."""
+    try:
+        frontend = SpectrogramFrontend(frontend)
+    except ValueError:
+        choices = ", ".join(f.value for f in SpectrogramFrontend)
+        raise EdgekitError(f"frontend = {frontend!r} is not a spectrogram front end; "
+                           f"expected one of {choices}") from None
+    if frontend is SpectrogramFrontend.CWT:
+        return MorletCwt(n_fft // 2 + 1, hop_length, f_min=1.0 / n_fft)
+    return StftConv(n_fft, hop_length, frontend)

@@ -6,6 +6,7 @@ All take `(B, T, C)` plus a `(B, T)` padding mask and return `(B, num_classes)` 
 
 from edgekit.models.teachers import (  # noqa: F401
     cnn_bigru_attn,
+    densenet1d,
     inception_time,
     minirocket,
     resnet1d,

@@ -1,6 +1,7 @@
 """1D ResNet teacher, as in the 1D-CNN backbones of the G2Net (gravitational waves, Kaggle 2021)
 2nd-place pipeline: He et al., "Deep Residual Learning for Image Recognition" (arXiv 1512.03385)
-with basic blocks in 1D, stages that stride time, masked mean+max global pooling, heads.
+with basic blocks in 1D, stages that stride time, masked global pooling (`pool`: mean+max by
+default, or mean, max, GeM, attention; `layers/global_pool.py`), heads.
 
 Layout: `(B, T, C)` at the edges, `(B, C, T)` in the backbone; `ResNetStage` specs set the stages.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from edgekit.models.layers.modality import InputLayout
-from edgekit.models.layers.pooling import MaskedGlobalPool
+from edgekit.models.layers.global_pool import create_global_pool
 from edgekit.models.layers.residual_cnn import BasicBlock1d, ConvNormAct1d
 from edgekit.models.registry import register_model
 from edgekit.models.teachers.base import TeacherBase
@@ -33,8 +34,10 @@ DEFAULT_STAGES = (ResNetStage(64, 2, 1), ResNetStage(128, 2, 2), ResNetStage(256
 class ResNet1d(TeacherBase):
     def __init__(self, in_chs: int, num_classes: int, stem_chs: int = 64,
                  stages: tuple[ResNetStage, ...] = DEFAULT_STAGES, kernel_size: int = 5,
-                 stem_kernel_size: int = 7, drop: float = 0.2, layout: InputLayout | None = None):
-        super().__init__(in_chs, num_classes, layout, 2 * stages[-1].out_chs, drop)
+                 stem_kernel_size: int = 7, drop: float = 0.2, layout: InputLayout | None = None,
+                 pool: str = "avgmax"):
+        pool_layer, num_features = create_global_pool(pool, stages[-1].out_chs)
+        super().__init__(in_chs, num_classes, layout, num_features, drop)
         self.stem = self.make_stem(stem_chs)
         self.stem_conv = ConvNormAct1d(stem_chs, stem_chs, stem_kernel_size)
         blocks, chs = [], stem_chs
@@ -43,7 +46,7 @@ class ResNet1d(TeacherBase):
                 blocks.append(BasicBlock1d(chs, stage.out_chs, kernel_size, stage.stride if i == 0 else 1))
                 chs = stage.out_chs
         self.blocks = nn.ModuleList(blocks)
-        self.pool = MaskedGlobalPool("avgmax")
+        self.pool = pool_layer
 
     def forward_features(self, x, mask, modality_mask):
         x = self.stem(x, mask, modality_mask).transpose(1, 2)
@@ -56,6 +59,6 @@ class ResNet1d(TeacherBase):
 @register_model(kind="teacher")
 def resnet1d(in_chs: int, num_classes: int, stem_chs: int = 64, stages: tuple[ResNetStage, ...] = DEFAULT_STAGES,
              kernel_size: int = 5, stem_kernel_size: int = 7, drop: float = 0.2,
-             layout: InputLayout | None = None) -> ResNet1d:
-    """1D ResNet (basic blocks, strided stages; G2Net-style), masked mean+max pooling, heads."""
-    return ResNet1d(in_chs, num_classes, stem_chs, stages, kernel_size, stem_kernel_size, drop, layout)
+             layout: InputLayout | None = None, pool: str = "avgmax") -> ResNet1d:
+    """1D ResNet (basic blocks, strided stages; G2Net-style), masked pooling (mean+max default), heads."""
+    return ResNet1d(in_chs, num_classes, stem_chs, stages, kernel_size, stem_kernel_size, drop, layout, pool)
