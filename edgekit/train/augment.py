@@ -18,9 +18,22 @@ RIGHT-padded (real steps first, then zeros); `target` `(B, K)` soft labels; `rec
    partner's steps at the same positions (only where the partner is real) and weights the labels by
    the fraction of real steps replaced.
 5. drift (prob `drift_p`): a per-channel linear ramp from 0 to N(0, drift_std) over the real steps.
-6. jitter: Gaussian noise of std `jitter_std` on every real step.
+6. jitter (prob `jitter_p`, 1 = every sample): Gaussian noise of std `jitter_std` on every real
+   step (the public CMI notebook: σ 0.05 at p 0.7).
 7. time mask (prob `time_mask_p`): zero a contiguous span of up to `time_mask_max`·L real steps.
-8. feature mask (prob `feature_mask_p`): zero 1..`feature_mask_max` random channels.
+8. feature mask (prob `feature_mask_p`): zero 1..`feature_mask_max` random channels (the notebook:
+   up to 15 at p 0.5).
+
+Manifold mixup (Verma et al. 2019, arXiv 1806.05236) mixes hidden features instead of inputs, so
+it happens inside the model's forward, after the steps above: `manifold_mix` draws one batch's
+plan (after every other draw, so it changes nothing else) and `manifold_hook` applies it as a
+forward hook. Per batch one of `manifold_mixup_layers` that the model has (dotted submodule
+names, e.g. `"stem"` for the teachers, `"backbone.blocks.0"` for the students: `model.named_modules()`)
+is chosen at random; each sample, with prob `manifold_mixup_p`, has that layer's output replaced by
+λ·h + (1 − λ)·h[partner], λ ~ Beta(`manifold_mixup_alpha`, ·), and its labels, teacher logits and
+recon target blend with the same λ; its mask becomes the union with the partner's, as in mixup.
+It is independent of input mixup (a sample may get both: set `mixup_p = 0` for Verma's form). A
+layer returning a tuple has its first element mixed (the features, by the zoo's convention).
 
 Time operations (1–4) transform the recon target like x; noise operations (5–8) leave it as is,
 so the physics head learns to reconstruct the clean signal. No operation writes a non-zero value
@@ -32,11 +45,13 @@ probability and `jitter_std` at 0 the augmenter returns its inputs unchanged.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Iterator
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from edgekit.config_io import ConfigError, Fraction, NonNegative, NonNegativeInt, PositiveFloat, Probability, check
 from edgekit.errors import EdgekitError
@@ -45,6 +60,7 @@ from edgekit.errors import EdgekitError
 @dataclass(frozen=True)
 class AugmentConfig:
     jitter_std: NonNegative = 0.0
+    jitter_p: Probability = 1.0  # the share of samples jittered
     time_mask_p: Probability = 0.0
     time_mask_max: Fraction = 0.1  # fraction of the sequence's real length
     feature_mask_p: Probability = 0.0
@@ -60,9 +76,15 @@ class AugmentConfig:
     cutmix_p: Probability = 0.0
     cutmix_alpha: PositiveFloat = 1.0
     mirror_p: Probability = 0.0
+    manifold_mixup_p: Probability = 0.0
+    manifold_mixup_alpha: PositiveFloat = 2.0  # Verma et al.'s default
+    manifold_mixup_layers: tuple[str, ...] = ()  # candidate submodule names; each model uses those it has
 
     def __post_init__(self) -> None:
         check(self)
+        if self.manifold_mixup_p > 0 and not any(self.manifold_mixup_layers):
+            raise ConfigError("manifold_mixup_p > 0 mixes the output of a named layer; expected "
+                              "manifold_mixup_layers to name at least one (e.g. [\"stem\", \"backbone.blocks.0\"])")
         if self.mixup_p + self.cutmix_p > 1.0:
             raise ConfigError(f"mixup_p + cutmix_p must be <= 1 (a sample gets one of them), got "
                               f"{self.mixup_p} + {self.cutmix_p}")
@@ -140,13 +162,28 @@ class Augmenter:
             x, mask, target, recon_target = self._mix(x, mask, target, recon_target)
         if cfg.drift_p > 0 and cfg.drift_std > 0:
             x = self._drift(x, mask)
-        if cfg.jitter_std > 0:
-            x = x + self._randn(tuple(x.shape), x) * cfg.jitter_std * mask.unsqueeze(-1)
+        if cfg.jitter_std > 0 and cfg.jitter_p > 0:
+            # p = 1 draws no choice, so the default keeps the random stream of an always-on jitter
+            jittered = mask if cfg.jitter_p >= 1 else mask & self._chosen(cfg.jitter_p, mask.sum(1))[:, None]
+            x = x + self._randn(tuple(x.shape), x) * cfg.jitter_std * jittered.unsqueeze(-1)
         if cfg.time_mask_p > 0 and cfg.time_mask_max > 0:
             x = self._time_mask(x, mask)
         if cfg.feature_mask_p > 0 and cfg.feature_mask_max > 0:
             x = self._feature_mask(x, mask)
         return x, mask, target, recon_target
+
+    def manifold_mix(self, mask: Tensor, layers: tuple[str, ...]) -> ManifoldMix | None:
+        """This batch's manifold mixup plan over `layers` (the configured names the model has), or
+        None when it is off. Call after `__call__`, on its output mask."""
+        if self.cfg.manifold_mixup_p <= 0 or not layers:
+            return None
+        self._gen = self._call_generator(mask)
+        lengths = mask.sum(1)
+        layer = layers[int(torch.randint(len(layers), (1,), generator=self._gen, device=mask.device))]
+        perm = torch.randperm(mask.shape[0], generator=self._gen, device=mask.device)
+        pick = self._chosen(self.cfg.manifold_mixup_p, lengths) & (lengths[perm] > 0)
+        lam = torch.where(pick, self._beta(self.cfg.manifold_mixup_alpha, mask.shape[0], mask), 1.0)
+        return ManifoldMix(layer, lam, perm, torch.where(pick[:, None], mask | mask[perm], mask))
 
     def _mirror(self, x, mask, x_mirrored, recon_target, recon_mirrored):
         if x_mirrored is None:
@@ -284,3 +321,58 @@ class Augmenter:
         rank = self._rand((batch, channels), x).argsort(dim=1).argsort(dim=1)
         drop = (rank < count[:, None]) & pick[:, None]
         return x.masked_fill(drop.unsqueeze(1), 0.0)
+
+
+@dataclass
+class ManifoldMix:
+    """One batch's manifold mixup: `layer` (a submodule name), per-sample `lam` `(B,)` (1 = not
+    mixed), partner `perm` `(B,)` and the mask to run the batch with (unions for mixed samples)."""
+
+    layer: str
+    lam: Tensor
+    perm: Tensor
+    mask: Tensor
+
+    def blend(self, t: Tensor | None) -> Tensor | None:
+        """`λ·t + (1 − λ)·t[partner]` along the batch (the first) axis: hidden features, labels,
+        teacher logits, recon targets alike."""
+        if t is None:
+            return None
+        t = t if t.dtype.is_floating_point else t.float()
+        lam = self.lam.to(t.dtype).view(-1, *([1] * (t.dim() - 1)))
+        return lam * t + (1 - lam) * t[self.perm]
+
+    def mix_output(self, output: Any) -> Any:
+        """The hooked layer's output, mixed: a tensor, or the first element of a tuple."""
+        features = output[0] if isinstance(output, (tuple, list)) else output
+        if not isinstance(features, Tensor) or features.dim() < 1 or features.shape[0] != self.lam.shape[0]:
+            shape = tuple(features.shape) if isinstance(features, Tensor) else type(features).__name__
+            raise EdgekitError(f"manifold mixup layer {self.layer!r} outputs {shape}; expected a tensor (or a "
+                               f"tuple starting with one) with the batch of {self.lam.shape[0]} first")
+        mixed = self.blend(features)
+        return (mixed, *output[1:]) if isinstance(output, (tuple, list)) else mixed
+
+
+@contextmanager
+def manifold_hook(model: nn.Module, mix: ManifoldMix | None) -> Iterator[None]:
+    """Within the block, `model`'s forward mixes `mix.layer`'s output (a no-op for `mix = None`)."""
+    if mix is None:
+        yield
+        return
+    handle = model.get_submodule(mix.layer).register_forward_hook(lambda module, args, out: mix.mix_output(out))
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def manifold_layers(model: nn.Module, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names among `names` that are submodules of `model`; none of them is an error listing
+    the model's top submodules (a recipe's list serves teachers and students with different ones)."""
+    modules = dict(model.named_modules())
+    found = tuple(name for name in names if name and name in modules)
+    if names and not found:
+        known = [name for name in modules if name and name.count(".") <= 2][:16]
+        raise EdgekitError(f"none of train.augment.manifold_mixup_layers {list(names)} is a submodule of "
+                           f"{type(model).__name__}; expected one of its submodule names, such as {known}")
+    return found

@@ -128,10 +128,20 @@ class TrainConfig:
     batch_size: PositiveInt = 64
     eval_batch_size: PositiveInt = 256
     ema_decay: Annotated[float, Field(ge=0, lt=1, description="0 (off) or a value in (0, 1)")] = 0.0  # 0 = off; the EMA weights are the ones evaluated and saved
+    ema_switch: bool = False  # Switch EMA: at each epoch's end training continues from the EMA weights (`ema.py`)
     length_grouped: bool = True  # batch sequences of similar length; each batch is cut to its longest
     optim: OptimConfig = field(default_factory=OptimConfig)  # lr, warmup_frac, min_lr_ratio, grad_clip
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        if self.ema_switch and self.ema_decay == 0:
+            raise ConfigError("ema_switch continues each epoch from the EMA weights and ema_decay = 0 keeps none; "
+                              "expected ema_decay in (0, 1) (e.g. 0.999) or ema_switch = false")
+        if self.ema_switch and self.optim.name.schedule_free:
+            raise ConfigError(f"ema_switch rewrites the weights a schedule-free optimizer interpolates "
+                              f"({self.optim.name.value!r} keeps its own average); expected optim.name = 'adamw' "
+                              "or ema_switch = false")
 
 
 def stage_budget(train: TrainConfig, epochs: int | None, max_steps: int | None) -> tuple[int, int | None]:

@@ -6,6 +6,10 @@ averaged; integer buffers (`num_batches_tracked`) are copied. With `warmup` the 
 `min(decay, 1 − (1 + n)^(−2/3))` after n updates (timm's default warmup), so early weights do not
 dominate a short run. With a schedule-free optimizer, update from the train-mode weights as usual;
 the EMA is an alternative to the optimizer's own averaged (eval-mode) weights, not a complement.
+
+Switch EMA (Li et al. 2024, arXiv 2402.09240; `train.ema_switch`): at each epoch's end the loop
+calls `ema.copy_to(model)`, so the next epoch trains on from the averaged weights (the optimizer's
+moments are kept); the average itself runs on unchanged.
 """
 
 from __future__ import annotations
@@ -46,6 +50,14 @@ class ModelEMA:
             else:
                 avg.copy_(new)
         self.num_updates += 1
+
+    @torch.no_grad()
+    def copy_to(self, model: nn.Module) -> None:
+        """Switch EMA: `model`'s parameters and buffers become the average, in place (the
+        optimizer keeps holding the same tensors)."""
+        average = self.module.state_dict()
+        for name, value in model.state_dict().items():
+            value.copy_(average[name])
 
     def state_dict(self) -> dict[str, Any]:
         return {"module": self.module.state_dict(), "num_updates": self.num_updates, "decay": self.decay}

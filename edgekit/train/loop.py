@@ -1,11 +1,12 @@
 """THE training loop, shared by every teacher and student.
 
-`fit` trains one model on one `SequenceTensors` set: AdamW or schedule-free (`schedule.py`),
-linear warmup + cosine decay, gradient clipping, EMA of the weights, augmentations, bf16 autocast
-on CUDA, optional `torch.compile` and DDP. Distillation is not a second loop: a dataset that
-carries teacher logits makes the `Objective` add its KD term; so does a `FitOptions.teacher_fn`
-(function matching: `online_teacher.py`), called without gradients on each batch after its
-augmentation, so the teacher sees exactly the student's view.
+`fit` trains one model on one `SequenceTensors` set: AdamW or schedule-free AdamW/RAdam/SGD
+(`schedule.py`), linear warmup + cosine decay (or warm restarts), gradient clipping, EMA of the
+weights (optionally Switch EMA), augmentations (manifold mixup as a forward hook on a named
+layer: `augment.py`), bf16 autocast on CUDA, optional `torch.compile` and DDP. Distillation is
+not a second loop: a dataset that carries teacher logits makes the `Objective` add its KD term; so
+does a `FitOptions.teacher_fn` (function matching: `online_teacher.py`), called without gradients
+on each batch after its augmentation, so the teacher sees exactly the student's view.
 
 Budget and validation: a stage runs `FitOptions.max_steps` optimizer steps (or `epochs` whole
 epochs), the cosine decaying over that budget. At each evaluation point (an epoch's end, or every
@@ -39,14 +40,13 @@ import numpy as np
 import torch
 
 from edgekit.errors import EdgekitError
-from edgekit.train.augment import Augmenter
+from edgekit.train.augment import Augmenter, manifold_hook, manifold_layers
 from edgekit.train.checkpoint import load_checkpoint, save_checkpoint
 from edgekit.train.config import TrainConfig
 from edgekit.train.device import autocast, dist_env, train_forward
 from edgekit.train.ema import ModelEMA
 from edgekit.train.losses import Objective
 from edgekit.train.schedule import (
-    OptimName,
     lr_at,
     make_optimizer,
     optimizer_eval_mode,
@@ -120,6 +120,12 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
     if opts.teacher_fn is not None and train.teacher is not None:
         raise EdgekitError(f"{opts.stage}: the training set carries teacher logits and FitOptions.teacher_fn is set; "
                            "expected one teacher signal (fixed logits or an online teacher), not both")
+    mixed_layers = manifold_layers(model, cfg.augment.manifold_mixup_layers) \
+        if cfg.augment.manifold_mixup_p > 0 else ()
+    if mixed_layers and opts.compile:
+        raise EdgekitError(f"{opts.stage}: manifold mixup mixes a layer's output through a forward hook, which "
+                           "torch.compile does not follow; expected device.compile = false or "
+                           "train.augment.manifold_mixup_p = 0")
     device = opts.device
     model.to(device)
     forward = train_forward(model, device, compile=opts.compile, env=env)
@@ -167,13 +173,16 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
         model.train()
         optimizer_train_mode(optimizer)
         for i, batch in enumerate(itertools.islice(batches, position, None), start=position):
-            lr = lr_at(cfg.optim, step, budget) * (tracker.lr_scale if tracker is not None else 1.0)
+            lr = lr_at(cfg.optim, step, budget, steps_per_epoch) * (tracker.lr_scale if tracker is not None else 1.0)
             set_lr(optimizer, lr)
             x, mask, target, teacher, recon = _augmented(batch, augmenter, opts.physics_index, device)
             if opts.teacher_fn is not None:
                 with torch.no_grad():
                     teacher = opts.teacher_fn(x, mask)
-            with autocast(device, opts.amp):
+            mix = augmenter.manifold_mix(mask, mixed_layers)
+            if mix is not None:  # the hidden features' λ also blends what the loss compares them with
+                mask, target, teacher, recon = mix.mask, mix.blend(target), mix.blend(teacher), mix.blend(recon)
+            with autocast(device, opts.amp), manifold_hook(model, mix):
                 outputs = forward(x, mask)
             loss, parts = objective(outputs, target, teacher_logits=teacher, recon_target=recon, mask=mask)
             optimizer.zero_grad(set_to_none=True)
@@ -184,6 +193,8 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
             if ema is not None:
                 ema.update(model)
             step += 1
+            if ema is not None and cfg.ema_switch and step % steps_per_epoch == 0:
+                ema.copy_to(model)  # Switch EMA, before the checkpoint: a resumed run continues from the switch
             seen += len(x)
             sums["steps"] = sums.get("steps", 0.0) + 1
             for k, v in parts.items():
@@ -296,7 +307,7 @@ def _to_eval_weights(model, optimizer, ema, train: SequenceTensors, cfg: TrainCo
     """Schedule-free: switch to the averaged weights and, as its authors advise, re-estimate
     BatchNorm statistics for them with a few no-grad train-mode passes. No-op for AdamW."""
     optimizer_eval_mode(optimizer)
-    if cfg.optim.name is not OptimName.SCHEDULE_FREE or ema is not None:
+    if not cfg.optim.name.schedule_free or ema is not None:
         return
     if not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         return
