@@ -87,6 +87,10 @@ class CConfig:
         c.corr, c.n_corr = self._array("ek_corr_config_t", [{"ring_a": a, "ring_b": b} for a, b in bc.corr])
         c.dft, c.n_dft = self._array("ek_dft_config_t", [{"ring": r, "n_bins": len(b), "bins": list(b)}
                                                          for r, b in bc.dft])
+        c.medians, c.n_medians = self._array("ek_median_config_t", [{"ring": r} for r in bc.medians])
+        c.spectra, c.n_spectra = self._array("ek_spectrum_config_t", [{"ring": r} for r in bc.spectra])
+        c.bands, c.n_bands = self._array("ek_band_config_t", [{"spectrum": s, "first_bin": a, "last_bin": b}
+                                                             for s, a, b in bc.bands])
         c.outputs, _ = self._array("ek_output_t", [{"kind": k, "bin": b, "index": i} for k, b, i in bc.outputs])
 
     def _array(self, ctype: str, items: list):

@@ -59,6 +59,9 @@ typedef struct { uint16_t ring; ...; } ek_energy_config_t;
 typedef struct { uint16_t prev; uint16_t window; } ek_zcr_config_t;
 typedef struct { uint16_t ring_a; uint16_t ring_b; } ek_corr_config_t;
 typedef struct { uint16_t ring; uint16_t n_bins; uint16_t bins[8]; } ek_dft_config_t;
+typedef struct { uint16_t ring; ...; } ek_median_config_t;
+typedef struct { uint16_t ring; ...; } ek_spectrum_config_t;
+typedef struct { uint16_t spectrum; uint16_t first_bin; uint16_t last_bin; ...; } ek_band_config_t;
 typedef struct {
     uint8_t enabled; int8_t acc_sign[3]; int8_t rot_sign[4]; int8_t gyro_sign[3];
     uint8_t thm_source[8]; uint8_t tof_source[5]; uint8_t tof_flip_columns;
@@ -77,6 +80,9 @@ typedef struct {
     const ek_zcr_config_t *zcr; uint16_t n_zcr;
     const ek_corr_config_t *corr; uint16_t n_corr;
     const ek_dft_config_t *dft; uint16_t n_dft;
+    const ek_median_config_t *medians; uint16_t n_medians;
+    const ek_spectrum_config_t *spectra; uint16_t n_spectra;
+    const ek_band_config_t *bands; uint16_t n_bands;
     const ek_output_t *outputs;
     ...;
 } ek_bridge_config_t;

@@ -18,7 +18,7 @@ from edgekit.features import catalog
 from edgekit.features.mirror import TOF_GRID, mirror_plan
 from edgekit.features.spec import FeatureSpec, NanPolicy, RollingStat, TiltSource
 
-ABI_VERSION = 2  # EK_ABI_VERSION
+ABI_VERSION = 3  # EK_ABI_VERSION
 MAX_THM, MAX_TOF_SENSORS, MAX_EXTRA, MAX_WINDOW, MAX_BINS, MAX_FEATURES = 8, 5, 16, 4096, 8, 4096
 TOF_PIXELS = 64
 
@@ -33,11 +33,15 @@ SIG_EXTRA_1 = SIG_TOF_1_MEAN + 5 * MAX_TOF_SENSORS  # 75
 SIG_COUNT = SIG_EXTRA_1 + MAX_EXTRA  # 91
 
 OUT_SIGNAL, OUT_TOF_PIXEL, OUT_JERK, OUT_MEAN, OUT_STD, OUT_MAX, OUT_MIN, OUT_ENERGY, OUT_ZCR, OUT_CORR, \
-    OUT_STATIONARY, OUT_BANDPOWER = range(1, 13)
+    OUT_STATIONARY, OUT_BANDPOWER, OUT_MEDIAN, OUT_JERK_MAG, OUT_SPECTRAL_ENTROPY, OUT_DOMINANT_FREQ, \
+    OUT_BAND_SUM = range(1, 18)
 OUT_KIND_NAMES = {OUT_SIGNAL: "EK_OUT_SIGNAL", OUT_TOF_PIXEL: "EK_OUT_TOF_PIXEL", OUT_JERK: "EK_OUT_JERK",
                   OUT_MEAN: "EK_OUT_MEAN", OUT_STD: "EK_OUT_STD", OUT_MAX: "EK_OUT_MAX", OUT_MIN: "EK_OUT_MIN",
                   OUT_ENERGY: "EK_OUT_ENERGY", OUT_ZCR: "EK_OUT_ZCR", OUT_CORR: "EK_OUT_CORR",
-                  OUT_STATIONARY: "EK_OUT_STATIONARY", OUT_BANDPOWER: "EK_OUT_BANDPOWER"}
+                  OUT_STATIONARY: "EK_OUT_STATIONARY", OUT_BANDPOWER: "EK_OUT_BANDPOWER",
+                  OUT_MEDIAN: "EK_OUT_MEDIAN", OUT_JERK_MAG: "EK_OUT_JERK_MAG",
+                  OUT_SPECTRAL_ENTROPY: "EK_OUT_SPECTRAL_ENTROPY", OUT_DOMINANT_FREQ: "EK_OUT_DOMINANT_FREQ",
+                  OUT_BAND_SUM: "EK_OUT_BAND_SUM"}
 TILT_NONE, TILT_ORIENTATION, TILT_ACCELEROMETER = 0, 1, 2
 NAN_HOLD_LAST = 1
 
@@ -95,6 +99,9 @@ class BridgeConfig:
     zcr: list[tuple[int, int]] = field(default_factory=list)  # (prev slot, window)
     corr: list[tuple[int, int]] = field(default_factory=list)  # (ring_a, ring_b)
     dft: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (ring, bins)
+    medians: list[int] = field(default_factory=list)  # ring
+    spectra: list[int] = field(default_factory=list)  # ring
+    bands: list[tuple[int, int, int]] = field(default_factory=list)  # (spectrum, first bin, last bin)
     outputs: list[tuple[int, int, int]] = field(default_factory=list)  # (kind, bin, index)
 
     @property
@@ -107,7 +114,9 @@ class BridgeConfig:
         return (self.n_thm + self.n_extra + sum(2 + c for c in cap) + len(self.prev_signals) + 4 * len(self.moments)
                 + sum(2 + (cap[r] + 1) // 2 for r, _ in self.extrema) + 2 * len(self.energy)
                 + sum(3 + (w + 3) // 4 for _, w in self.zcr) + 9 * len(self.corr)
-                + sum(1 + 2 * cap[r] + 3 * len(bins) for r, bins in self.dft))
+                + sum(1 + 2 * cap[r] + 3 * len(bins) for r, bins in self.dft)
+                + sum(1 + (cap[r] + 1) // 2 for r in self.medians)
+                + sum(1 + 2 * cap[r] + 2 * ((cap[r] - 1) // 2) for r in self.spectra))
 
 
 class _Planner:
@@ -143,6 +152,18 @@ class _Planner:
     def prev(self, name: str) -> int:
         sig = self.signal(name)
         return self._get("prev_signals", (sig,), sig)
+
+    def prev_acc(self) -> int:
+        """The first of three consecutive prev slots holding acc_x, acc_y, acc_z (jerk magnitude)."""
+        sigs = tuple(self.signal(f"acc_{a}") for a in catalog.XYZ)
+        found = next((i for i in range(len(self.cfg.prev_signals) - 2)
+                      if tuple(self.cfg.prev_signals[i:i + 3]) == sigs), None)
+        if found is None:  # a slot may repeat a signal kept elsewhere: both hold the same value
+            found = len(self.cfg.prev_signals)
+            self.cfg.prev_signals.extend(sigs)
+            for i, sig in enumerate(sigs):
+                self._index.setdefault(("prev_signals", sig), found + i)
+        return found
 
     def out(self, kind: int, index: int, bin_slot: int = 0) -> None:
         self.cfg.outputs.append((kind, bin_slot, index))
@@ -186,12 +207,16 @@ class _Planner:
         if fam.jerk is not None:
             for c in fam.jerk.channels:
                 self.out(OUT_JERK, self.prev(c))
+        if fam.jerk_magnitude:
+            self.out(OUT_JERK_MAG, self.prev_acc())
         for group in fam.rolling:
             for c in group.channels:
                 for w in group.windows:
                     ring = self.ring(c, w)
                     for stat in group.stats:
-                        if stat in (RollingStat.MAX, RollingStat.MIN):
+                        if stat is RollingStat.MEDIAN:
+                            self.out(OUT_MEDIAN, self._get("medians", (ring,), ring))
+                        elif stat in (RollingStat.MAX, RollingStat.MIN):
                             is_max = int(stat is RollingStat.MAX)
                             self.out(OUT_MAX if is_max else OUT_MIN, self._get("extrema", (ring, is_max), (ring, is_max)))
                         else:
@@ -225,6 +250,16 @@ class _Planner:
                     dft = self._get("dft", (ring, start, chunk), (ring, chunk))
                     for j in range(len(chunk)):
                         self.out(OUT_BANDPOWER, dft, j)
+        for sp in fam.spectrum:
+            for c in sp.channels:
+                ring = self.ring(c, sp.window)
+                spectrum = self._get("spectra", (ring,), ring)
+                if sp.entropy:
+                    self.out(OUT_SPECTRAL_ENTROPY, spectrum)
+                if sp.dominant_frequency:
+                    self.out(OUT_DOMINANT_FREQ, spectrum)
+                for first, last in sp.band_bins(spec.sample_period_s):
+                    self.out(OUT_BAND_SUM, self._get("bands", (spectrum, first, last), (spectrum, first, last)))
         return self.cfg
 
 
@@ -321,6 +356,22 @@ def _planned_names(spec: FeatureSpec, cfg: BridgeConfig) -> tuple[str, ...]:
         elif kind in (OUT_MAX, OUT_MIN):
             c, w = ring_name(cfg.extrema[index][0])
             names.append(f"{c}_roll{w}_{'max' if kind == OUT_MAX else 'min'}")
+        elif kind == OUT_MEDIAN:
+            c, w = ring_name(cfg.medians[index])
+            names.append(f"{c}_roll{w}_median")
+        elif kind == OUT_JERK_MAG:
+            names.append("acc_jerk_mag")
+        elif kind in (OUT_SPECTRAL_ENTROPY, OUT_DOMINANT_FREQ):
+            c, w = ring_name(cfg.spectra[index])
+            names.append(f"{c}_spectral_entropy_w{w}" if kind == OUT_SPECTRAL_ENTROPY else f"{c}_dominant_hz_w{w}")
+        elif kind == OUT_BAND_SUM:
+            spectrum, first, last = cfg.bands[index]
+            c, w = ring_name(cfg.spectra[spectrum])
+            # catalog.validate allows one range per (channel, window, bins), so the bins name it
+            lo, hi = next(band for sp in spec.families.spectrum if sp.window == w and c in sp.channels
+                          for band, bins in zip(sp.bands_hz, sp.band_bins(spec.sample_period_s))
+                          if bins == (first, last))
+            names.append(f"{c}_bp{catalog.bp_freq_label(lo)}to{catalog.bp_freq_label(hi)}hz_w{w}")
         elif kind == OUT_ENERGY:
             c, w = ring_name(cfg.energy[index])
             names.append(f"{c}_energy{w}")
@@ -378,6 +429,9 @@ def generate_header(spec: FeatureSpec, name: str) -> str:
     zcr = add("ek_zcr_config_t", "zcr", [f"{{{p}, {w}}}," for p, w in cfg.zcr])
     corr = add("ek_corr_config_t", "corr", [f"{{{a}, {b}}}," for a, b in cfg.corr])
     dft = add("ek_dft_config_t", "dft", [f"{{{r}, {len(b)}, {{{', '.join(map(str, b))}}}}}," for r, b in cfg.dft])
+    medians = add("ek_median_config_t", "medians", [f"{{{r}, 0}}," for r in cfg.medians])
+    spectra = add("ek_spectrum_config_t", "spectra", [f"{{{r}, 0}}," for r in cfg.spectra])
+    bands = add("ek_band_config_t", "bands", [f"{{{s}, {a}, {b}, 0}}," for s, a, b in cfg.bands])
     outputs = add("ek_output_t", "outputs", [f"{{{OUT_KIND_NAMES[k]}, {b}, {i}}}, /* {n} */"
                                              for (k, b, i), n in zip(cfg.outputs, cfg.names)])
     words = " + ".join(
@@ -385,7 +439,13 @@ def generate_header(spec: FeatureSpec, name: str) -> str:
                                                  f"EK_MOMENTS_WORDS * {len(cfg.moments)}u"]
         + [f"EK_EXTREMUM_WORDS({cap[r]})" for r, _ in cfg.extrema]
         + [f"EK_ENERGY_WORDS * {len(cfg.energy)}u"] + [f"EK_ZCR_WORDS({w})" for _, w in cfg.zcr]
-        + [f"EK_CORR_WORDS * {len(cfg.corr)}u"] + [f"EK_DFT_WORDS({cap[r]}, {len(b)})" for r, b in cfg.dft])
+        + [f"EK_CORR_WORDS * {len(cfg.corr)}u"] + [f"EK_DFT_WORDS({cap[r]}, {len(b)})" for r, b in cfg.dft]
+        + [f"EK_MEDIAN_WORDS({cap[r]})" for r in cfg.medians] + [f"EK_SPECTRUM_WORDS({cap[r]})" for r in cfg.spectra])
+    # trackers added with ABI 3 are written only when used: left out, a designated initializer
+    # leaves them NULL / 0, and the headers of specs without them stay as they were
+    later = "".join(f"\n    .{field} = {ref}, .n_{field} = {n}," for field, ref, n in (
+        ("medians", medians, len(cfg.medians)), ("spectra", spectra, len(cfg.spectra)),
+        ("bands", bands, len(cfg.bands))) if n)
     m = cfg.mirror
     ints = lambda xs: "{" + ", ".join(str(int(x)) for x in xs) + "}"  # noqa: E731
     return f"""/* ek_spec_{lower}.h - generated by edgekit.bridge.config.generate_header; do not edit.
@@ -421,7 +481,7 @@ static const ek_bridge_config_t ek_spec_{lower} = {{
     .energy = {energy}, .n_energy = {len(cfg.energy)},
     .zcr = {zcr}, .n_zcr = {len(cfg.zcr)},
     .corr = {corr}, .n_corr = {len(cfg.corr)},
-    .dft = {dft}, .n_dft = {len(cfg.dft)},
+    .dft = {dft}, .n_dft = {len(cfg.dft)},{later}
     .outputs = {outputs},
 }};
 

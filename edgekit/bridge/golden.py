@@ -35,6 +35,7 @@ from edgekit.features.spec import (
     RawPassthrough,
     RollingStat,
     RollingStats,
+    Spectrum,
     Stationarity,
     WindowedChannels,
 )
@@ -58,7 +59,9 @@ class GoldenCase:
 
 def kitchen_sink_spec() -> FeatureSpec:
     """Every family and option at once: rot and gyro, raw ToF pixels of one sensor, an extra
-    channel, rolling min over windows 1..7, several windows and pairs, 10 DFT bins (two C trackers)."""
+    channel, rolling min over windows 1..7, several windows and pairs, 10 DFT bins (two C trackers),
+    jerk magnitude, rolling medians of even and odd windows, spectra (one sharing a band-power
+    ring). test_golden.c takes at most 256 features."""
     base = FeatureSpec.cmi_default()
     inputs = InputSpec(acc=base.inputs.acc, rot=base.inputs.rot, gyro=("gyro_x", "gyro_y", "gyro_z"),
                        thm=base.inputs.thm, tof_sensors=1, extra=("counter_f",))
@@ -68,7 +71,9 @@ def kitchen_sink_spec() -> FeatureSpec:
         raw=RawPassthrough(tof_pixels=True),
         gyro_magnitude=True,
         rolling=fam.rolling + (RollingStats(("angvel_x", "thm_5", "counter_f", "tof_1_mean", "gyro_z"), (1, 3, 7),
-                                            (RollingStat.MIN, RollingStat.MAX, RollingStat.STD, RollingStat.MEAN)),),
+                                            (RollingStat.MIN, RollingStat.MAX, RollingStat.STD, RollingStat.MEAN)),
+                               RollingStats(("linacc_x",), (4, 9), (RollingStat.MEDIAN,))),
+        jerk_magnitude=True,
         jerk=fam.jerk.__class__(fam.jerk.channels + ("gyro_mag", "yaw", "thm_1")),
         energy=WindowedChannels(("linacc_x", "yaw_rate", "gyro_y"), (4, 20)),
         zero_crossings=WindowedChannels(("angvel_y", "linacc_z", "roll"), (2, 9)),
@@ -77,6 +82,8 @@ def kitchen_sink_spec() -> FeatureSpec:
         stationarity=Stationarity(window=10, threshold=0.5),
         band_power=fam.band_power + (BandPower(("acc_x", "angvel_z"), 10, (5.0, 10.0, 25.0)),
                                      BandPower(("gyro_mag",), 20, tuple(2.5 * k for k in range(1, 11)))),
+        spectrum=(Spectrum(("linacc_mag",), 10, bands_hz=((0.0, 5.0), (5.0, 25.0))),
+                  Spectrum(("acc_x",), 10, dominant_frequency=False, bands_hz=((10.0, 20.0),))),
     )
 
 

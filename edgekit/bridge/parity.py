@@ -12,8 +12,9 @@ inside (clipped to the limit): rounding cannot make a valid sample missing, and 
 moved to 254.00002 would otherwise open a slack of the whole ToF range.
 For well-conditioned features the change is ~1e-7 relative and slack vanishes under RTOL; it
 only opens where float32 cannot hold 1e-5 by construction:
-- backward differences divided by dt (jerk, angular velocity, Euler and tilt rates): a float32
-  signal of magnitude S is known to u*S, its difference over dt = 0.02 s to ~100*u*S/1;
+- backward differences divided by dt (jerk and its magnitude, angular velocity, Euler and tilt
+  rates): a float32 signal of magnitude S is known to u*S, its difference over dt = 0.02 s to
+  ~100*u*S/1;
 - correlation and std of a nearly constant window (variance near its float32 noise floor).
 SLACK_FACTOR = 8 covers the few roundings the C makes per value beyond the input's one ulp.
 Because a random perturbation can miss the worst case at a given sample, backward differences
@@ -79,7 +80,8 @@ def _perturbed(spec: FeatureSpec, x: np.ndarray, sign: np.ndarray) -> np.ndarray
 def is_backward_difference(spec: FeatureSpec, name: str) -> bool:
     jerk_channels = spec.families.jerk.channels if spec.families.jerk else ()
     return (name.endswith("_rate") or name.startswith("angvel_")
-            or (name.endswith("_jerk") and name[:-5] in jerk_channels))
+            or (name.endswith("_jerk") and name[:-5] in jerk_channels)
+            or (name == "acc_jerk_mag" and spec.families.jerk_magnitude))
 
 
 def difference_floor(spec: FeatureSpec, samples: np.ndarray) -> np.ndarray:
@@ -103,6 +105,8 @@ def difference_floor(spec: FeatureSpec, samples: np.ndarray) -> np.ndarray:
             continue
         if name.endswith("_rate") or name.startswith("angvel_"):
             s = 2.0 * np.pi
+        elif name == "acc_jerk_mag":  # |acc_t - acc_{t-1}|: acc's resolution, as acc_x_jerk
+            s = acc
         else:
             c = name[:-5]
             if c.startswith(("acc_", "linacc_")):

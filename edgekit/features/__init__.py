@@ -18,6 +18,7 @@ from edgekit.features.spec import (
     RawPassthrough,
     RollingStat,
     RollingStats,
+    Spectrum,
     Stationarity,
     Tilt,
     TiltSource,
@@ -27,7 +28,7 @@ from edgekit.features.spec import (
 
 __all__ = [
     "BandPower", "Correlation", "DEFAULT_STATS", "Families", "FeatureSpec", "InputSpec", "Jerk", "MirrorPlan",
-    "NanPolicy", "RawPassthrough", "RollingStat", "RollingStats", "Stationarity", "StreamingFeatures", "Tilt",
-    "TiltSource", "WindowedChannels", "compute_features", "default_families", "features_for_dataset",
+    "NanPolicy", "RawPassthrough", "RollingStat", "RollingStats", "Spectrum", "Stationarity", "StreamingFeatures",
+    "Tilt", "TiltSource", "WindowedChannels", "compute_features", "default_families", "features_for_dataset",
     "mirror_frame", "mirror_plan", "mirror_sample", "PRESETS", "resolve_spec", "sequence_aggregates",
 ]

@@ -193,7 +193,8 @@ def _prepare(frame: pl.DataFrame | pl.LazyFrame, spec: FeatureSpec, sequence_col
 
 def _largest_window(spec: FeatureSpec) -> int:
     fam = spec.families
-    windows = [w for g in fam.rolling for w in g.windows] + [bp.window for bp in fam.band_power]
+    windows = ([w for g in fam.rolling for w in g.windows] + [bp.window for bp in fam.band_power]
+               + [sp.window for sp in fam.spectrum])
     for wc in (fam.energy, fam.zero_crossings, fam.correlation):
         windows += list(wc.windows) if wc is not None else []
     windows += [fam.stationarity.window] if fam.stationarity is not None else []

@@ -1,5 +1,6 @@
-"""Windowed families of the Polars batch pipeline: jerk, rolling stats, energy, zero-crossing
-rate, correlation, stationarity and sliding-DFT band power (see `batch.py` for the helper
+"""Windowed families of the Polars batch pipeline: jerk and its magnitude, rolling stats,
+energy, zero-crossing rate, correlation, stationarity, sliding-DFT band power and the
+spectrum's entropy, dominant frequency and band ranges (see `batch.py` for the helper
 columns: `first` marks a sequence's first row, `pos` is the row's index in its sequence,
 `gapped` is a strictly increasing row key with a gap between sequences wider than any window,
 so `rolling_*_by(gapped, "{w}i")` is a causal, partial-at-the-start, per-sequence window).
@@ -12,11 +13,12 @@ cov(x, y) = (var(x + y) - var(x) - var(y)) / 2, rather than from E[xy] - E[x]E[y
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import polars as pl
 
 from edgekit.features import catalog
-from edgekit.features.spec import VARIANCE_FLOOR, FeatureSpec, RollingStat
+from edgekit.features.spec import DOMINANT_TIE, SPECTRUM_FLOOR, VARIANCE_FLOOR, FeatureSpec, RollingStat, Spectrum
 
 TWO_PI = 2.0 * math.pi
 
@@ -40,16 +42,28 @@ def windowed_expressions(lf: pl.LazyFrame, spec: FeatureSpec, *, first: str, pos
             return expr.rolling_std_by(**window(w), ddof=0)
         if stat is RollingStat.MAX:
             return expr.rolling_max_by(**window(w))
+        if stat is RollingStat.MEDIAN:  # the mean of the two middle values of an even window, as the reference
+            return expr.rolling_median_by(**window(w))
         return expr.rolling_min_by(**window(w))
 
     # Polars does not share common subexpressions between the expressions of one with_columns,
-    # so every quantity used twice (rolling variances, crossings, DFT phases) becomes a column first
-    temps: dict[str, pl.Expr] = {}
-    later_temps: dict[str, pl.Expr] = {}  # temporaries built from temporaries
+    # so every quantity used twice (rolling variances, crossings, DFT phases) becomes a column
+    # first, in stages: a temporary may use those of earlier stages (DFT phases -> sums -> powers)
+    stages: list[dict[str, pl.Expr]] = [{}, {}, {}, {}]
 
-    def temp(name: str, expr: pl.Expr, stage: dict[str, pl.Expr] = temps) -> pl.Expr:
-        stage.setdefault(name, expr.alias(name))
+    def temp(name: str, expr: pl.Expr, stage: int = 0) -> pl.Expr:
+        stages[stage].setdefault(name, expr.alias(name))
         return c(name)
+
+    def dft_sums(ch: str, w: int, k: int) -> tuple[pl.Expr, pl.Expr]:
+        """Re and Im of bin k of the sliding DFT of `ch` over `w` samples, phase index t mod w."""
+        angle = TWO_PI * k * (c(pos) % w).cast(pl.Float64) / w
+        cos, sin = temp(f"__cos{w}_{k}", angle.cos()), temp(f"__sin{w}_{k}", angle.sin())
+        return (temp(f"__re{w}_{k}_{ch}", (c(ch) * cos).rolling_sum_by(**window(w)), 1),
+                temp(f"__im{w}_{k}_{ch}", (c(ch) * sin).rolling_sum_by(**window(w)), 1))
+
+    def window_length(w: int) -> pl.Expr:
+        return temp(f"__n{w}", pl.min_horizontal(c(pos) + 1, pl.lit(w)).cast(pl.Float64))
 
     def variance(ch: str, w: int) -> pl.Expr:
         return temp(f"__var{w}_{ch}", c(ch).rolling_var_by(**window(w), ddof=0))
@@ -57,6 +71,10 @@ def windowed_expressions(lf: pl.LazyFrame, spec: FeatureSpec, *, first: str, pos
     exprs: list[pl.Expr] = []
     if fam.jerk is not None:
         exprs += [backward_difference(ch, dt, first).alias(f"{ch}_jerk") for ch in fam.jerk.channels]
+    if fam.jerk_magnitude:
+        dx, dy, dz = (c(f"acc_{a}") - c(f"acc_{a}").shift(1) for a in catalog.XYZ)
+        exprs.append(pl.when(c(first)).then(0.0).otherwise((dx * dx + dy * dy + dz * dz).sqrt() / dt)
+                     .alias("acc_jerk_mag"))
     for group in fam.rolling:
         exprs += [rolling(c(ch), s, w).alias(f"{ch}_roll{w}_{s.value}")
                   for ch in group.channels for w in group.windows for s in group.stats]
@@ -83,16 +101,46 @@ def windowed_expressions(lf: pl.LazyFrame, spec: FeatureSpec, *, first: str, pos
         std = variance("acc_mag", st.window).sqrt()
         exprs.append((std < st.threshold).cast(pl.Float64).alias(f"stationary{st.window}"))
     for bp in fam.band_power:
-        n = temp(f"__n{bp.window}", pl.min_horizontal(c(pos) + 1, pl.lit(bp.window)).cast(pl.Float64))
-        phase = (c(pos) % bp.window).cast(pl.Float64)  # the device's table index: t mod N
+        n = window_length(bp.window)
         for f, k in zip(bp.frequencies_hz, bp.bins(dt)):
-            angle = TWO_PI * k * phase / bp.window
-            cos, sin = temp(f"__cos{bp.window}_{k}", angle.cos()), temp(f"__sin{bp.window}_{k}", angle.sin())
             for ch in bp.channels:
-                re = temp(f"__re{bp.window}_{k}_{ch}", (c(ch) * cos).rolling_sum_by(**window(bp.window)), later_temps)
-                im = temp(f"__im{bp.window}_{k}_{ch}", (c(ch) * sin).rolling_sum_by(**window(bp.window)), later_temps)
+                re, im = dft_sums(ch, bp.window, k)
                 name = f"{ch}_bp{catalog.bp_freq_label(f)}hz_w{bp.window}"
                 exprs.append(((re * re + im * im) / (n * n)).alias(name))
-    for stage in (temps, later_temps):
+    for sp in fam.spectrum:
+        n = window_length(sp.window)
+        for ch in sp.channels:
+            powers = []
+            for k in range(1, sp.n_bins + 1):
+                re, im = dft_sums(ch, sp.window, k)
+                powers.append(temp(f"__pw{sp.window}_{k}_{ch}", (re * re + im * im) / (n * n), 2))
+            exprs += _spectrum_expressions(sp, ch, powers, dt, temp)
+    for stage in stages:
         lf = lf.with_columns(stage.values()) if stage else lf
     return lf.with_columns(exprs) if exprs else lf
+
+
+def _spectrum_expressions(sp: Spectrum, ch: str, powers: list[pl.Expr], dt: float,
+                          temp: Callable[..., pl.Expr]) -> list[pl.Expr]:
+    """Entropy, dominant frequency and band sums of one channel from its bins' power columns
+    (reference.spectrum_values, in the same operation order)."""
+    total = temp(f"__pwsum{sp.window}_{ch}", pl.sum_horizontal(powers), 3)
+    flat = total < SPECTRUM_FLOOR
+    values = []
+    if sp.entropy:
+        if len(powers) > 1:
+            terms = [pl.when(power / total > 0.0).then(-(power / total) * (power / total).log()).otherwise(0.0)
+                     for power in powers]
+            entropy = pl.when(flat).then(0.0).otherwise(pl.sum_horizontal(terms) / math.log(len(powers)))
+        else:
+            entropy = pl.lit(0.0)
+        values.append(entropy)
+    if sp.dominant_frequency:
+        largest = temp(f"__pwmax{sp.window}_{ch}", pl.max_horizontal(powers), 3)
+        ties = [power >= largest * (1.0 - DOMINANT_TIE) for power in powers]
+        best = pl.concat_list(ties).list.arg_max()  # the first True: the lowest bin that ties with the largest
+        values.append(pl.when(flat).then(0.0).otherwise((best + 1).cast(pl.Float64) / (sp.window * dt)))
+    for first, last in sp.band_bins(dt):
+        values.append(pl.sum_horizontal(powers[first - 1:last]))
+    names = catalog.spectrum_names(ch, sp.window, sp.entropy, sp.dominant_frequency, sp.bands_hz)
+    return [v.alias(name) for v, name in zip(values, names)]

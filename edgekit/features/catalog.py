@@ -3,22 +3,22 @@ names and units of its enabled families, and the checks that make a spec consist
 
 Per-sample signals (computed from the current cleaned sample and the previous one) are the
 vocabulary of the windowed families: `jerk`, `rolling`, `energy`, `zero_crossings`,
-`correlation` and `band_power` take any of them as a channel, whether or not the family that
-outputs the signal itself is enabled.
+`correlation`, `band_power` and `spectrum` take any of them as a channel, whether or not the
+family that outputs the signal itself is enabled.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from edgekit.data.cmi_schema import MIRROR_SENSOR_SWAP, TOF_SENSORS
 from edgekit.errors import SpecError
 
 if TYPE_CHECKING:
-    from edgekit.features.spec import FeatureSpec
+    from edgekit.features.spec import FeatureSpec, Spectrum
 
-M_S2, M_S3, RAD, RAD_S, UNITLESS, DEG_C, TOF_RAW = "m/s^2", "m/s^3", "rad", "rad/s", "1", "degC", "tof"
+M_S2, M_S3, RAD, RAD_S, UNITLESS, DEG_C, TOF_RAW, HZ = "m/s^2", "m/s^3", "rad", "rad/s", "1", "degC", "tof", "Hz"
 XYZ = ("x", "y", "z")
 TOF_STATS = ("mean", "std", "min", "max", "valid")
 THM_STATS = ("mean", "std", "min", "max", "valid")
@@ -75,6 +75,16 @@ def bp_freq_label(freq_hz: float) -> str:
     return f"{freq_hz:g}".replace(".", "p").replace("-", "m")
 
 
+def spectrum_names(channel: str, window: int, entropy: bool, dominant: bool,
+                   bands_hz: tuple[tuple[float, float], ...]) -> tuple[str, ...]:
+    """Output names of one `Spectrum` channel, in output order (entropy, dominant, bands)."""
+    names = [f"{channel}_spectral_entropy_w{window}"] if entropy else []
+    if dominant:
+        names.append(f"{channel}_dominant_hz_w{window}")
+    names += [f"{channel}_bp{bp_freq_label(lo)}to{bp_freq_label(hi)}hz_w{window}" for lo, hi in bands_hz]
+    return tuple(names)
+
+
 def feature_table(spec: "FeatureSpec") -> tuple[tuple[str, str], ...]:
     """(name, unit) of every output feature, in output order."""
     inputs, fam = spec.inputs, spec.families
@@ -118,6 +128,8 @@ def feature_table(spec: "FeatureSpec") -> tuple[tuple[str, str], ...]:
             add(*(f"tof_{sensor}_{s}" for s in TOF_STATS))
     if fam.jerk is not None:
         table.extend((f"{c}_jerk", f"({sig[c]})/s") for c in fam.jerk.channels)
+    if fam.jerk_magnitude:
+        table.append(("acc_jerk_mag", M_S3))
     for group in fam.rolling:
         for c in group.channels:
             for w in group.windows:
@@ -134,6 +146,11 @@ def feature_table(spec: "FeatureSpec") -> tuple[tuple[str, str], ...]:
     for bp in fam.band_power:
         for c in bp.channels:
             table.extend((f"{c}_bp{bp_freq_label(f)}hz_w{bp.window}", f"({sig[c]})^2") for f in bp.frequencies_hz)
+    for sp in fam.spectrum:
+        for c in sp.channels:
+            units = (([UNITLESS] if sp.entropy else []) + ([HZ] if sp.dominant_frequency else [])
+                     + [f"({sig[c]})^2"] * len(sp.bands_hz))
+            table.extend(zip(spectrum_names(c, sp.window, sp.entropy, sp.dominant_frequency, sp.bands_hz), units))
     return tuple(table)
 
 
@@ -205,7 +222,7 @@ def validate(spec: "FeatureSpec") -> None:
         check_channels("rolling", group.channels)
         _check_positive_windows("rolling", group.windows)
         if not group.stats:
-            raise SpecError("family 'rolling': no stats given; expected some of mean, std, min, max")
+            raise SpecError("family 'rolling': no stats given; expected some of mean, std, min, max, median")
     for family, wc in (("energy", fam.energy), ("zero_crossings", fam.zero_crossings)):
         if wc is not None:
             check_channels(family, wc.channels)
@@ -228,6 +245,16 @@ def validate(spec: "FeatureSpec") -> None:
                     f"band_power: {f:g} Hz is not a DFT bin of a {bp.window}-sample window at "
                     f"{1 / spec.sample_period_s:g} Hz (bins are multiples of {step:g} Hz up to "
                     f"{step * (bp.window // 2):g} Hz); pick f with f*window*dt an integer")
+    band_of: dict[tuple[str, int, tuple[int, int]], tuple[float, float]] = {}
+    for sp in fam.spectrum:
+        _check_spectrum(sp, spec.sample_period_s, check_channels)
+        for band, bins in zip(sp.bands_hz, sp.band_bins(spec.sample_period_s)):
+            for c in sp.channels:
+                other = band_of.setdefault((c, sp.window, bins), band)
+                if other != band:
+                    raise SpecError(f"spectrum: bands {other[0]:g}-{other[1]:g} Hz and {band[0]:g}-{band[1]:g} Hz "
+                                    f"of {c!r} hold the same DFT bins ({bins[0]}..{bins[1]}) of a {sp.window}-sample "
+                                    "window, so the same value; keep one")
 
     if spec.mirror:
         for label, count in (("thm", len(inputs.thm)), ("tof", inputs.tof_sensors)):
@@ -240,3 +267,25 @@ def validate(spec: "FeatureSpec") -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise SpecError(f"feature names {dupes} appear more than once; remove the duplicate channel or pair")
+
+
+def _check_spectrum(sp: "Spectrum", dt: float, check_channels: Callable[[str, tuple[str, ...]], None]) -> None:
+    check_channels("spectrum", sp.channels)
+    _check_positive_windows("spectrum", (sp.window,))
+    rate, step = 1.0 / dt, 1.0 / (sp.window * dt)
+    if sp.n_bins < 1:
+        raise SpecError(f"spectrum: a {sp.window}-sample window has no DFT bin between DC and Nyquist; "
+                        "expected a window of at least 3 samples")
+    if not (sp.entropy or sp.dominant_frequency or sp.bands_hz):
+        raise SpecError("spectrum: entropy, dominant_frequency and bands_hz are all off; expected at least one")
+    for (low, high), (first, last) in zip(sp.bands_hz, sp.band_bins(dt)):
+        label = f"band {low:g}-{high:g} Hz"
+        if not (math.isfinite(low) and math.isfinite(high) and 0.0 <= low < high):
+            raise SpecError(f"spectrum: {label}; expected 0 <= low < high")
+        if high > rate / 2 * (1 + 1e-9):
+            raise SpecError(f"spectrum: {label} reaches above Nyquist, {rate / 2:g} Hz at a sample rate of "
+                            f"{rate:g} Hz; expected high <= {rate / 2:g} Hz")
+        if first > last:
+            raise SpecError(f"spectrum: {label} holds no DFT bin of a {sp.window}-sample window at {rate:g} Hz "
+                            f"(bins at multiples of {step:g} Hz, {step:g} to {step * sp.n_bins:g} Hz); "
+                            "widen the range or lengthen the window")

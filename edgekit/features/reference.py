@@ -23,18 +23,28 @@ from edgekit.features import catalog
 from edgekit.features.mirror import mirror_plan, mirror_sample
 from edgekit.features.spec import (
     ACC_RANGE,
+    DOMINANT_TIE,
     EXTRA_RANGE,
     GYRO_RANGE,
     QUAT_MIN_NORM,
     QUAT_RANGE,
+    SPECTRUM_FLOOR,
     THM_RANGE,
     TOF_RANGE,
     VARIANCE_FLOOR,
     FeatureSpec,
     RollingStat,
+    Spectrum,
     TiltSource,
 )
-from edgekit.features.windows import SlidingCorrelation, SlidingDft, SlidingExtremum, SlidingMoments, SlidingSum
+from edgekit.features.windows import (
+    SlidingCorrelation,
+    SlidingDft,
+    SlidingExtremum,
+    SlidingMedian,
+    SlidingMoments,
+    SlidingSum,
+)
 
 TWO_PI = 2.0 * math.pi
 SMALL_ROTATION = 1e-12  # below this |v| of a relative quaternion, angle/|v| is taken as its limit 2
@@ -48,6 +58,37 @@ def wrap_angle(d: float) -> float:
     if d <= -math.pi:
         return d + TWO_PI
     return d
+
+
+def spectrum_values(sp: Spectrum, powers: list[float], dt: float) -> list[float]:
+    """A `Spectrum` channel's outputs (entropy, dominant frequency, band sums, as enabled) from
+    the powers of its bins 1..K."""
+    total = 0.0
+    for power in powers:
+        total += power
+    flat = total < SPECTRUM_FLOOR
+    values = []
+    if sp.entropy:
+        entropy = 0.0
+        if not flat and len(powers) > 1:
+            for power in powers:
+                p = power / total
+                if p > 0.0:
+                    entropy -= p * math.log(p)
+            entropy /= math.log(len(powers))
+        values.append(entropy)
+    if sp.dominant_frequency:
+        largest = max(powers)
+        best = 0
+        while powers[best] < largest * (1.0 - DOMINANT_TIE):  # the lowest bin that ties with the largest
+            best += 1
+        values.append(0.0 if flat else (best + 1) / (sp.window * dt))
+    for first, last in sp.band_bins(dt):
+        band = 0.0
+        for k in range(first, last + 1):
+            band += powers[k - 1]
+        values.append(band)
+    return values
 
 
 def _valid_stats(values: list[float], count_of: int) -> tuple[float, float, float, float, float]:
@@ -110,7 +151,9 @@ class StreamingFeatures:
         extremes = (RollingStat.MAX, RollingStat.MIN)
         # one Welford state per (channel, window) serves both its mean and its std
         self.moments = {(c, w): SlidingMoments(w) for g in fam.rolling for c in g.channels for w in g.windows
-                        if any(s not in extremes for s in g.stats)}
+                        if any(s in (RollingStat.MEAN, RollingStat.STD) for s in g.stats)}
+        self.medians = {(c, w): SlidingMedian(w) for g in fam.rolling for c in g.channels for w in g.windows
+                        if RollingStat.MEDIAN in g.stats}
         self.extrema = {(c, w, s): SlidingExtremum(w, s is RollingStat.MAX)
                         for g in fam.rolling for c in g.channels for w in g.windows for s in g.stats if s in extremes}
         en = fam.energy
@@ -124,6 +167,8 @@ class StreamingFeatures:
         self.stationarity = SlidingMoments(st.window) if st else None
         self.band_power = [(bp, c, SlidingDft(bp.window, bp.bins(self.spec.sample_period_s)))
                            for bp in fam.band_power for c in bp.channels]
+        self.spectra = [(sp, c, SlidingDft(sp.window, tuple(range(1, sp.n_bins + 1))))
+                        for sp in fam.spectrum for c in sp.channels]
 
     # --- one sample ---------------------------------------------------------------------------
     def push(self, sample: Sequence[float]) -> list[float]:
@@ -259,12 +304,20 @@ class StreamingFeatures:
         if fam.jerk is not None:
             for c in fam.jerk.channels:
                 out[f"{c}_jerk"] = 0.0 if first else (out[c] - self.prev[c]) / dt
+        if fam.jerk_magnitude:
+            if first:
+                out["acc_jerk_mag"] = 0.0
+            else:
+                dx, dy, dz = (out[f"acc_{a}"] - self.prev[f"acc_{a}"] for a in catalog.XYZ)
+                out["acc_jerk_mag"] = math.sqrt(dx * dx + dy * dy + dz * dz) / dt
         for (c, w), moments in self.moments.items():
             moments.push(out[c])
             out[f"{c}_roll{w}_{RollingStat.MEAN.value}"] = moments.mean
             out[f"{c}_roll{w}_{RollingStat.STD.value}"] = moments.std()
         for (c, w, s), extremum in self.extrema.items():
             out[f"{c}_roll{w}_{s.value}"] = extremum.push(out[c])
+        for (c, w), median in self.medians.items():
+            out[f"{c}_roll{w}_{RollingStat.MEDIAN.value}"] = median.push(out[c])
         for (c, w), tracker in self.energy.items():
             out[f"{c}_energy{w}"] = tracker.push(out[c] * out[c])
         for (c, w), tracker in self.crossings.items():
@@ -279,3 +332,6 @@ class StreamingFeatures:
         for bp, c, dft in self.band_power:
             for f, power in zip(bp.frequencies_hz, dft.push(out[c])):
                 out[f"{c}_bp{catalog.bp_freq_label(f)}hz_w{bp.window}"] = power
+        for sp, c, dft in self.spectra:
+            names = catalog.spectrum_names(c, sp.window, sp.entropy, sp.dominant_frequency, sp.bands_hz)
+            out.update(zip(names, spectrum_values(sp, dft.push(out[c]), dt)))

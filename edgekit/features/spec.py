@@ -67,13 +67,18 @@ Feature definitions (q = (w, x, y, z) the cleaned orientation, dt the sample per
 - energy = mean of x^2 over the window; zcr = mean over the window of c_t, where c_t = 1 when
   x_{t-1} x_t < 0 (c = 0 on the first sample); correlation = Pearson r over the window, 0 when
   either population variance is below `VARIANCE_FLOOR`; stationary = 1 when the rolling std of
-  acc_mag is below the threshold; band power: see `BandPower`.
+  acc_mag is below the threshold; band power: see `BandPower`; spectral entropy, dominant
+  frequency and band-range power: see `Spectrum`.
+- acc_jerk_mag = |acc_t - acc_{t-1}| / dt (the magnitude of the jerk vector, 0 on the first
+  sample); rolling median = the middle value of the window, the mean of the two middle values
+  when the window holds an even number of samples.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import lru_cache
@@ -104,6 +109,14 @@ SPEC_FORMAT = 1  # bump when the meaning of an existing field changes
 STANDARD_GRAVITY_M_S2 = 9.80665  # the `g` of accelerometers that report in g (UCI-HAR)
 QUAT_MIN_NORM = 1e-6  # below this a quaternion is treated as missing (zero-norm dropouts)
 VARIANCE_FLOOR = 1e-9  # correlation is 0 when a window's variance is below this (std < 3e-5)
+# spectral entropy and dominant frequency are 0 when the bins' total power is below this: the
+# window is flat (a full window's bins hold about half its variance), and float32 noise decides
+# which bin of a flat window is largest
+SPECTRUM_FLOOR = 1e-9
+# bins whose power is within this fraction of the largest tie with it (the lowest such bin is the
+# dominant one): exact ties are common (one nonzero sample in a window has a flat spectrum) and
+# float rounding must not pick among them
+DOMINANT_TIE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,7 @@ class RollingStat(Enum):
     STD = "std"
     MIN = "min"
     MAX = "max"
+    MEDIAN = "median"  # O(window) per sample on the device (a sorted insertion): for short windows
 
 
 @dataclass(frozen=True)
@@ -247,6 +261,39 @@ class BandPower:
 
 
 @dataclass(frozen=True)
+class Spectrum:
+    """The shape of each channel's spectrum over the last n <= `window` samples, from the sliding
+    DFT of `BandPower` (same sums, same 1/n^2 scaling) at every bin strictly between DC and
+    Nyquist, k = 1 .. K = (window - 1) // 2, f_k = k / (window dt); DC is left out because it is
+    the window's mean (rolling mean), which would dominate every motion channel. With P_k the
+    bins' powers and P = sum P_k:
+    - entropy: normalised Shannon entropy -sum p_k ln p_k / ln K, p_k = P_k / P (0 for one
+      peak, 1 for a flat spectrum; 0 when K = 1);
+    - dominant_frequency: f_k of the largest P_k (Hz); bins within DOMINANT_TIE of the largest
+      tie with it, and the lowest of them wins;
+    - bands_hz: per (low, high) range, the sum of P_k over the bins with low < f_k <= high
+      (so 0-2 Hz and 2-5 Hz share no bin); `high` may not exceed Nyquist and a range must hold
+      a bin.
+    When P < SPECTRUM_FLOOR the window is flat: entropy and dominant frequency are 0."""
+
+    channels: tuple[str, ...]
+    window: int = 25
+    entropy: bool = True
+    dominant_frequency: bool = True
+    bands_hz: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def n_bins(self) -> int:
+        return (self.window - 1) // 2
+
+    def band_bins(self, sample_period_s: float) -> tuple[tuple[int, int], ...]:
+        """(first, last) bin of each range in `bands_hz`; first > last when a range holds no bin."""
+        scale = self.window * sample_period_s  # f * scale is the (fractional) bin index of f
+        return tuple((math.floor(low * scale + 1e-9) + 1, min(self.n_bins, math.floor(high * scale + 1e-9)))
+                     for low, high in self.bands_hz)
+
+
+@dataclass(frozen=True)
 class Families:
     """Enabled feature families, in output order. False/None disables a family."""
 
@@ -262,12 +309,19 @@ class Families:
     thermal: bool = False
     tof: bool = False
     jerk: Jerk | None = None
+    jerk_magnitude: bool = False
     rolling: tuple[RollingStats, ...] = ()
     energy: WindowedChannels | None = None
     zero_crossings: WindowedChannels | None = None
     correlation: Correlation | None = None
     stationarity: Stationarity | None = None
     band_power: tuple[BandPower, ...] = ()
+    spectrum: tuple[Spectrum, ...] = ()
+
+
+# Families added after SPEC_FORMAT 1, with their "off" value: serialised only when on, so every
+# spec that does not use them keeps the hash (and the JSON) it had before they existed.
+LATER_FAMILIES: dict[str, Any] = {"jerk_magnitude": False, "spectrum": []}
 
 
 @with_config(FORBID)  # unknown keys are errors, in every object nested in a spec
@@ -301,6 +355,9 @@ class FeatureSpec:
         plain = to_plain(self)
         if not plain.get("omitted"):
             plain.pop("omitted", None)  # specs without notes serialise (and hash) as before the field existed
+        for name, off in LATER_FAMILIES.items():
+            if plain["families"].get(name) == off:
+                del plain["families"][name]
         return {"format": SPEC_FORMAT, **plain}
 
     @classmethod

@@ -1,6 +1,6 @@
 """Fixed-memory sliding-window state for the streaming reference, written the way the C bridge
 will write it: every structure is a fixed-size array plus a few counters, and every push costs
-O(1) (amortised O(1) for the monotonic deque).
+O(1) (amortised O(1) for the monotonic deque; O(window) for the median's sorted insertion).
 
 A window of `w` holds the last min(w, n) samples, so at a sequence's start windows are partial
 (causal, at least one sample). Variances use sliding Welford updates (add the new sample, remove
@@ -154,6 +154,39 @@ class SlidingExtremum:
             self.size -= 1
         self.t += 1
         return self.value[self.front]
+
+
+class SlidingMedian:
+    """Rolling median over ring slots kept in value order: `order[:n]` lists the ring's slots,
+    smallest value first. The new value always goes to the ring's head slot, which held the
+    evicted value once the ring is full, so one insertion pass moves that slot to its new place:
+    O(window) per sample, for short windows. C: `uint16_t order[W]` beside the shared ring."""
+
+    def __init__(self, window: int) -> None:
+        self.ring = RingBuffer(window)
+        self.order = [0] * window
+
+    def push(self, value: float) -> float:
+        ring, order = self.ring, self.order
+        slot = ring.head
+        if ring.count == ring.capacity:  # the slot leaves its place and comes back with the new value
+            at = order.index(slot)
+            while at > 0 and ring.buf[order[at - 1]] > value:
+                order[at] = order[at - 1]
+                at -= 1
+            while at + 1 < ring.count and ring.buf[order[at + 1]] < value:
+                order[at] = order[at + 1]
+                at += 1
+        else:
+            at = ring.count
+            while at > 0 and ring.buf[order[at - 1]] > value:
+                order[at] = order[at - 1]
+                at -= 1
+        order[at] = slot
+        ring.push(value)
+        n = ring.count
+        middle = ring.buf[order[n // 2]]
+        return middle if n % 2 else (ring.buf[order[n // 2 - 1]] + middle) / 2.0
 
 
 class SlidingDft:

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 /* Bump on any change to a struct layout, an enum value or a function signature. */
-#define EK_ABI_VERSION 2u
+#define EK_ABI_VERSION 3u
 
 #define EK_SPEC_HASH_CHARS 16u      /* FeatureSpec.hash(): 16 lowercase hex digits */
 #define EK_MAX_THM 8u               /* thermopiles */
@@ -53,6 +53,8 @@ extern "C" {
 #define EK_QUAT_MIN_NORM 1.0e-6f
 #define EK_VARIANCE_FLOOR 1.0e-9f
 #define EK_MIN_ACC_NORM 1.0e-9f
+#define EK_SPECTRUM_FLOOR 1.0e-9f   /* below this total power a window is flat: entropy, dominant 0 */
+#define EK_DOMINANT_TIE 1.0e-4f     /* bins within this fraction of the largest power tie with it */
 /* Physical ranges, ends included (spec.py's *_RANGE): a value outside is missing, as NaN is.
  * Per component; acc after acc_scale (m/s^2), so a scale that overflows makes it missing too. */
 #define EK_ACC_RANGE 156.9064f      /* |acc|, m/s^2: 16 g */
@@ -75,7 +77,7 @@ typedef int32_t ek_status_t;
 #define EK_ERR_WINDOW (-8)           /* a window outside 1..EK_MAX_WINDOW, or rings mismatched */
 #define EK_ERR_TRACKER (-9)          /* a tracker index out of range */
 #define EK_ERR_OUTPUT (-10)          /* unknown output kind or n_features inconsistent */
-#define EK_ERR_BINS (-11)            /* a DFT bin outside 1..window/2 */
+#define EK_ERR_BINS (-11)            /* a DFT bin outside 1..window/2, or a band outside a spectrum's bins */
 #define EK_ERR_HASH (-12)            /* spec_hash is not 16 hex digits */
 #define EK_ERR_WORKSPACE (-13)       /* workspace too small or not 4-byte aligned */
 #define EK_ERR_HANDEDNESS (-14)      /* handedness not EK_LEFT_HANDED / EK_RIGHT_HANDED */
@@ -118,6 +120,11 @@ enum {
     EK_OUT_CORR,           /* index: correlation tracker */
     EK_OUT_STATIONARY,     /* index: moments tracker; 1 when its std < stationary_threshold */
     EK_OUT_BANDPOWER,      /* index: DFT tracker, bin: which of its bins */
+    EK_OUT_MEDIAN,         /* index: median tracker */
+    EK_OUT_JERK_MAG,       /* index: prev slot of acc_x, followed by acc_y, acc_z; |d acc| / dt */
+    EK_OUT_SPECTRAL_ENTROPY, /* index: spectrum tracker; normalised Shannon entropy of its bins */
+    EK_OUT_DOMINANT_FREQ,  /* index: spectrum tracker; Hz of its largest bin (lowest of ties) */
+    EK_OUT_BAND_SUM,       /* index: band; the sum of its spectrum's bins first_bin..last_bin */
     EK_OUT_KIND_END
 };
 
@@ -129,6 +136,10 @@ typedef struct { uint16_t ring; uint16_t unused; } ek_energy_config_t;     /* me
 typedef struct { uint16_t prev; uint16_t window; } ek_zcr_config_t;        /* sign changes */
 typedef struct { uint16_t ring_a; uint16_t ring_b; } ek_corr_config_t;     /* same capacity */
 typedef struct { uint16_t ring; uint16_t n_bins; uint16_t bins[EK_MAX_BINS]; } ek_dft_config_t;
+typedef struct { uint16_t ring; uint16_t unused; } ek_median_config_t;     /* ring slots in value order */
+/* A sliding DFT at every bin 1 .. (capacity - 1) / 2 of its ring (between DC and Nyquist). */
+typedef struct { uint16_t ring; uint16_t unused; } ek_spectrum_config_t;
+typedef struct { uint16_t spectrum; uint16_t first_bin; uint16_t last_bin; uint16_t unused; } ek_band_config_t;
 
 /* Left-handed wearers are mirrored into the right-hand frame (edgekit/features/mirror.py):
  * signs for acc/rot/gyro, a sensor permutation for thm and ToF, each ToF image flipped left-right. */
@@ -160,6 +171,9 @@ typedef struct ek_bridge_config {
     const ek_zcr_config_t *zcr;            uint16_t n_zcr;
     const ek_corr_config_t *corr;          uint16_t n_corr;
     const ek_dft_config_t *dft;            uint16_t n_dft;
+    const ek_median_config_t *medians;     uint16_t n_medians;
+    const ek_spectrum_config_t *spectra;   uint16_t n_spectra;
+    const ek_band_config_t *bands;         uint16_t n_bands;   /* no workspace: read the spectra */
     const ek_output_t *outputs;            /* n_features entries, in FeatureSpec.names() order */
 } ek_bridge_config_t;
 
@@ -178,6 +192,8 @@ typedef union ek_word { float f; uint32_t u; uint16_t h[2]; uint8_t b[4]; } ek_w
 #define EK_ZCR_WORDS(window) (3u + ((uint32_t)(window) + 3u) / 4u)
 #define EK_CORR_WORDS 9u
 #define EK_DFT_WORDS(window, n_bins) (1u + 2u * (uint32_t)(window) + 3u * (uint32_t)(n_bins))
+#define EK_MEDIAN_WORDS(capacity) (1u + ((uint32_t)(capacity) + 1u) / 2u)
+#define EK_SPECTRUM_WORDS(window) (1u + 2u * (uint32_t)(window) + 2u * (((uint32_t)(window) - 1u) / 2u))
 
 /* Per-stream state. Opaque in spirit: fields may change with EK_ABI_VERSION. */
 typedef struct ek_bridge {

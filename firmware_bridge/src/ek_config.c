@@ -94,7 +94,8 @@ static ek_status_t check_trackers(const ek_bridge_config_t *c)
     uint32_t k, j;
     if ((c->n_rings && !c->rings) || (c->n_prev && !c->prev_signals) || (c->n_moments && !c->moments) ||
         (c->n_extrema && !c->extrema) || (c->n_energy && !c->energy) || (c->n_zcr && !c->zcr) ||
-        (c->n_corr && !c->corr) || (c->n_dft && !c->dft))
+        (c->n_corr && !c->corr) || (c->n_dft && !c->dft) || (c->n_medians && !c->medians) ||
+        (c->n_spectra && !c->spectra) || (c->n_bands && !c->bands))
         return EK_ERR_NULL;
     for (k = 0; k < c->n_rings; ++k) {
         if (!ek_signal_available(c, c->rings[k].signal)) return EK_ERR_SIGNAL;
@@ -123,6 +124,29 @@ static ek_status_t check_trackers(const ek_bridge_config_t *c)
         for (j = 0; j < d->n_bins; ++j)
             if (d->bins[j] < 1u || d->bins[j] > c->rings[d->ring].capacity / 2u) return EK_ERR_BINS;
     }
+    for (k = 0; k < c->n_medians; ++k)
+        if (c->medians[k].ring >= c->n_rings) return EK_ERR_TRACKER;
+    for (k = 0; k < c->n_spectra; ++k) {
+        if (c->spectra[k].ring >= c->n_rings) return EK_ERR_TRACKER;
+        if (c->rings[c->spectra[k].ring].capacity < 3u) return EK_ERR_WINDOW; /* no bin below Nyquist */
+    }
+    for (k = 0; k < c->n_bands; ++k) {
+        const ek_band_config_t *band = &c->bands[k];
+        if (band->spectrum >= c->n_spectra) return EK_ERR_TRACKER;
+        if (band->first_bin < 1u || band->first_bin > band->last_bin ||
+            band->last_bin > ek_spectrum_bins(c->rings[c->spectra[band->spectrum].ring].capacity))
+            return EK_ERR_BINS;
+    }
+    return EK_OK;
+}
+
+/* Jerk magnitude reads three consecutive prev slots: acc_x, acc_y, acc_z. */
+static ek_status_t check_jerk_magnitude(const ek_bridge_config_t *c, uint32_t slot)
+{
+    uint32_t k;
+    if (slot + 3u > c->n_prev) return EK_ERR_TRACKER;
+    for (k = 0; k < 3u; ++k)
+        if ((uint32_t)c->prev_signals[slot + k] != (uint32_t)EK_SIG_ACC_X + k) return EK_ERR_SIGNAL;
     return EK_OK;
 }
 
@@ -145,6 +169,10 @@ static ek_status_t check_output(const ek_bridge_config_t *c, const ek_output_t *
     case EK_OUT_BANDPOWER:
         if (o->index >= c->n_dft) return EK_ERR_TRACKER;
         return o->bin < c->dft[o->index].n_bins ? EK_OK : EK_ERR_BINS;
+    case EK_OUT_MEDIAN: return o->index < c->n_medians ? EK_OK : EK_ERR_TRACKER;
+    case EK_OUT_JERK_MAG: return check_jerk_magnitude(c, o->index);
+    case EK_OUT_SPECTRAL_ENTROPY: case EK_OUT_DOMINANT_FREQ: return o->index < c->n_spectra ? EK_OK : EK_ERR_TRACKER;
+    case EK_OUT_BAND_SUM: return o->index < c->n_bands ? EK_OK : EK_ERR_TRACKER;
     default: return EK_ERR_OUTPUT;
     }
 }
@@ -169,7 +197,7 @@ ek_status_t ek_bridge_config_check(const ek_bridge_config_t *c)
 uint32_t ek_layout(const ek_bridge_config_t *c, uint32_t sections[EK_SECTION_COUNT], ek_word_t *table)
 {
     uint32_t k, entry = 0u, at;
-    at = (uint32_t)c->n_rings + c->n_extrema + c->n_zcr + c->n_dft;
+    at = ek_table_entries(c);
     sections[EK_SECTION_TABLE] = 0u;
     sections[EK_SECTION_HELD] = at;
     at += EK_HELD_WORDS(c->n_thm, c->n_extra);
@@ -196,10 +224,18 @@ uint32_t ek_layout(const ek_bridge_config_t *c, uint32_t sections[EK_SECTION_COU
     }
     sections[EK_SECTION_CORR] = at;
     at += EK_CORR_WORDS * c->n_corr;
-    sections[EK_SECTION_DFT] = at;
-    for (k = 0; k < c->n_dft; ++k, ++entry) {
+    for (k = 0, entry = ek_median_entry(c); k < c->n_medians; ++k, ++entry) { /* zeroed by reset, like the above */
+        if (table) table[entry].u = at;
+        at += EK_MEDIAN_WORDS(c->rings[c->medians[k].ring].capacity) - 1u;
+    }
+    sections[EK_SECTION_DFT] = at; /* from here on, blocks keep their cos/sin tables across a reset */
+    for (k = 0, entry = ek_dft_entry(c); k < c->n_dft; ++k, ++entry) {
         if (table) table[entry].u = at;
         at += EK_DFT_WORDS(c->rings[c->dft[k].ring].capacity, c->dft[k].n_bins) - 1u;
+    }
+    for (k = 0, entry = ek_spectrum_entry(c); k < c->n_spectra; ++k, ++entry) {
+        if (table) table[entry].u = at;
+        at += EK_SPECTRUM_WORDS(c->rings[c->spectra[k].ring].capacity) - 1u;
     }
     return at;
 }

@@ -121,6 +121,27 @@ static void extremum_push(ek_word_t *e, const ek_word_t *ring, uint32_t capacity
     e[0].h[1] = (uint16_t)(size + 1u);
 }
 
+/* ---- median: ring slots in value order ------------------------------------------------------
+ * The new value goes to the ring's head slot, which held the evicted value once the ring is
+ * full, so one insertion pass moves that slot to its new place (reference: SlidingMedian).
+ * Comparisons read the ring before it is written: the moving slot is never compared. */
+static void median_push(ek_word_t *m, const ek_word_t *ring, const ring_step_t *s)
+{
+    const uint32_t n = (uint32_t)s->n;
+    uint32_t at = n - 1u;
+    if (s->full) /* the head slot is in the order: bounded search all the same */
+        for (at = 0u; at + 1u < n && *ek_median_slot(m, at) != s->head; ++at) {}
+    while (at > 0u && ek_ring_value(ring, *ek_median_slot(m, at - 1u)) > s->x) {
+        *ek_median_slot(m, at) = *ek_median_slot(m, at - 1u);
+        --at;
+    }
+    while (at + 1u < n && ek_ring_value(ring, *ek_median_slot(m, at + 1u)) < s->x) {
+        *ek_median_slot(m, at) = *ek_median_slot(m, at + 1u);
+        ++at;
+    }
+    *ek_median_slot(m, at) = (uint16_t)s->head;
+}
+
 /* ---- correlation: sliding Welford co-moments on shifted values (locals as for moments) ------ */
 static void corr_push(ek_word_t *c, const ring_step_t *a, const ring_step_t *b)
 {
@@ -225,6 +246,44 @@ static void dft_resync(ek_word_t *d, uint32_t window, const ek_dft_config_t *dc,
     }
 }
 
+/* ---- spectrum: a sliding DFT at every bin between DC and Nyquist --------------------------------
+ * Bin k's table index for the head slot m is k m mod N, stepped through the bins by adding m. */
+static void spectrum_push(ek_word_t *d, uint32_t window, const ring_step_t *s)
+{
+    const uint32_t n_bins = ek_spectrum_bins(window), slot = s->head;
+    const float change = s->full ? s->x - s->old : s->x;
+    ek_word_t *bin = d + 2u * window;
+    uint32_t k, phase = 0u;
+    for (k = 0; k < n_bins; ++k, bin += 2) {
+        float re, im;
+        phase += slot;
+        if (phase >= window) phase -= window;
+        re = bin[0].f + change * d[phase].f;
+        im = bin[1].f - change * d[window + phase].f;
+        bin[0].f = re;
+        bin[1].f = im;
+    }
+}
+
+static void spectrum_resync(ek_word_t *d, uint32_t window, const ek_word_t *ring)
+{
+    const uint32_t n_bins = ek_spectrum_bins(window);
+    ek_word_t *bin = d + 2u * window;
+    uint32_t k, m;
+    for (k = 1u; k <= n_bins; ++k, bin += 2) {
+        float re = 0.0f, im = 0.0f;
+        uint32_t phase = 0u;
+        for (m = 0; m < window; ++m) {
+            re += ek_ring_value(ring, m) * d[phase].f;
+            im -= ek_ring_value(ring, m) * d[window + phase].f;
+            phase += k;
+            if (phase >= window) phase -= window;
+        }
+        bin[0].f = re;
+        bin[1].f = im;
+    }
+}
+
 /* cos and sin of 2 pi m / N without libm's sinf/cosf (whose large-argument reduction costs
  * ~3.5 KB of flash): the quadrant is taken on the integers, 4m = kN + r, so the remaining angle
  * (pi / 2) r / N lies in [-pi/4, pi/4] with one rounding, where Taylor series of degree 9/10
@@ -244,15 +303,19 @@ static void cos_sin_of_fraction(uint32_t m, uint32_t n, float *cos_out, float *s
     }
 }
 
+/* A DFT or spectrum block's first words: cos table, then sin table, `window` entries each. */
+static void fill_tables(ek_word_t *d, uint32_t window)
+{
+    uint32_t m;
+    for (m = 0; m < window; ++m) cos_sin_of_fraction(m, window, &d[m].f, &d[window + m].f);
+}
+
 void ek_windows_init_tables(ek_bridge_t *b)
 {
     const ek_bridge_config_t *c = b->config;
-    uint32_t k, m;
-    for (k = 0; k < c->n_dft; ++k) {
-        ek_word_t *d = ek_dft_block(b, k);
-        uint32_t window = c->rings[c->dft[k].ring].capacity;
-        for (m = 0; m < window; ++m) cos_sin_of_fraction(m, window, &d[m].f, &d[window + m].f);
-    }
+    uint32_t k;
+    for (k = 0; k < c->n_dft; ++k) fill_tables(ek_dft_block(b, k), c->rings[c->dft[k].ring].capacity);
+    for (k = 0; k < c->n_spectra; ++k) fill_tables(ek_spectrum_block(b, k), c->rings[c->spectra[k].ring].capacity);
 }
 
 /* ---- the push ------------------------------------------------------------------------------- */
@@ -331,6 +394,10 @@ static void rebuild_sums(ek_bridge_t *b)
         const ek_word_t *ring = ek_ring_block(b, c->dft[k].ring);
         if (ek_ring_head(ring) == 0u) dft_resync(ek_dft_block(b, k), ek_ring_count(ring), &c->dft[k], ring);
     }
+    for (k = 0; k < c->n_spectra; ++k) {
+        const ek_word_t *ring = ek_ring_block(b, c->spectra[k].ring);
+        if (ek_ring_head(ring) == 0u) spectrum_resync(ek_spectrum_block(b, k), ek_ring_count(ring), ring);
+    }
 }
 
 void ek_windows_update(ek_bridge_t *b, const float *sig)
@@ -379,6 +446,18 @@ void ek_windows_update(ek_bridge_t *b, const float *sig)
         ring_step_t s = ring_step(ws, rings, c->dft[k].ring, sig);
         dft_push(ek_dft_block(b, k), rings[c->dft[k].ring].capacity, &c->dft[k], &s);
     }
+    {
+        const uint32_t table = ek_median_entry(c);
+        for (k = 0; k < c->n_medians; ++k) {
+            const uint32_t r = c->medians[k].ring;
+            ring_step_t s = ring_step(ws, rings, r, sig);
+            median_push(ws + ws[table + k].u, ws + ws[r].u, &s);
+        }
+    }
+    for (k = 0; k < c->n_spectra; ++k) {
+        ring_step_t s = ring_step(ws, rings, c->spectra[k].ring, sig);
+        spectrum_push(ek_spectrum_block(b, k), rings[c->spectra[k].ring].capacity, &s);
+    }
     write_rings(b, sig);
     rebuild_sums(b);
 }
@@ -393,5 +472,10 @@ void ek_windows_reset(ek_bridge_t *b)
         ek_word_t *d = ek_dft_block(b, k);
         uint32_t window = c->rings[c->dft[k].ring].capacity;
         for (j = 0; j < 3u * c->dft[k].n_bins; ++j) d[2u * window + j].u = 0u;
+    }
+    for (k = 0; k < c->n_spectra; ++k) {
+        ek_word_t *d = ek_spectrum_block(b, k);
+        uint32_t window = c->rings[c->spectra[k].ring].capacity;
+        for (j = 0; j < 2u * ek_spectrum_bins(window); ++j) d[2u * window + j].u = 0u;
     }
 }
