@@ -209,3 +209,23 @@ def test_step_state_is_exportable(tmp_path):
             got, *onnx_state = session.run(None, {names.STEP_INPUT: x[t].numpy(),
                                                   **dict(zip(state_in, onnx_state))})
             np.testing.assert_allclose(got, want.numpy(), atol=1e-5)
+
+
+def test_input_means_reach_the_classifier_and_not_the_physics_head():
+    """`input_means`: the classifier reads every input channel's window mean beside the pooled features."""
+    import torch
+
+    from edgekit.models.registry import create_model
+
+    plain = create_model("modern_tcn_xs", in_chs=9, num_classes=4)
+    model = create_model("modern_tcn_xs", in_chs=9, num_classes=4, input_means=True).eval()
+    assert model.head.fc.in_features == plain.head.fc.in_features + 9
+    assert model.physics_head.fc1.in_channels == plain.physics_head.fc1.in_channels
+    x = torch.randn(2, 64, 9)
+    with torch.no_grad():
+        model.head.fc.weight.zero_()
+        model.head.fc.weight[:, -9:] = torch.eye(4, 9)  # class k reads channel k's mean only
+        model.head.fc.bias.zero_()
+        model.head.norm = torch.nn.Identity()
+        logits = model(x)
+    assert torch.allclose(logits, x.mean(dim=1)[:, :4], atol=1e-5)

@@ -47,6 +47,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "spectro2d[pool=gem]": ("spectro2d", dict(pool="gem")),
     "spectro2d[pool=attention]": ("spectro2d", dict(pool="attention")),
     "spectro2d[frontend=cwt]": ("spectro2d", dict(frontend="cwt")),
+    "modern_tcn_xs[input_means]": ("modern_tcn_xs", dict(input_means=True)),
+    "mbconv_tcn_causal_xs[input_means]": ("mbconv_tcn_causal_xs", dict(input_means=True)),
 }
 
 

@@ -31,6 +31,10 @@ class HeadConfig:
     recon_chs: int | tuple[int, ...] = 6
     physics_hidden: int | None = None  # physics MLP width; None = half the backbone width (the note)
     physics_weight: float = 0.05  # λ of the Smooth-L1 reconstruction loss (read by the training loop; 0 without targets)
+    # the classifier also reads the (masked, running for causal models) mean of every input channel
+    # beside the backbone's pooled features: Ignatov 2018's statistics next to the CNN features (on
+    # UCI-HAR the sitting/standing cue is gravity's direction, a window mean)
+    input_means: bool = False
 
 
 C = TypeVar("C")
@@ -73,7 +77,8 @@ class StudentNet(nn.Module):
         super().__init__()
         self.in_chs, self.num_classes, self.config = in_chs, num_classes, config
         self.backbone = backbone
-        self.head = self._make_head(backbone.num_features, num_classes, head)
+        self.input_means = head.input_means
+        self.head = self._make_head(backbone.num_features + (in_chs if head.input_means else 0), num_classes, head)
         self.binary_head = self._make_binary(self.head.num_features) if head.binary_head else nn.Identity()
         self.recon_index = _recon_index(head.recon_chs, in_chs)
         if self.recon_index:
@@ -93,7 +98,10 @@ class StudentNet(nn.Module):
                          stream: StreamState | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = x.transpose(1, 2)
         m = mask.unsqueeze(1).to(x.dtype) if mask is not None else None
-        return self.backbone(x, m, stream), m
+        h = self.backbone(x, m, stream)
+        if self.input_means:  # pooled by the head with the backbone's channels: their window means
+            h = torch.cat([h, x * m if m is not None else x], dim=1)
+        return h, m
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         h, m = self.forward_features(x, mask)
@@ -106,7 +114,7 @@ class StudentNet(nn.Module):
         if not isinstance(self.binary_head, nn.Identity):
             out["binary"] = self.binary_head(feats)[:, 0]
         if self.recon_index:
-            recon = self.physics_head(h)
+            recon = self.physics_head(h[:, :self.backbone.num_features])  # never the raw inputs it reconstructs
             out["recon"] = (recon * m if m is not None else recon).transpose(1, 2)
         return out
 
@@ -149,7 +157,7 @@ class CausalStudentNet(StudentNet):
         if not isinstance(self.binary_head, nn.Identity):
             out["binary"] = _last_real(self.binary_head(feats), mask)[:, 0]
         if self.recon_index:
-            recon = self.physics_head(h)
+            recon = self.physics_head(h[:, :self.backbone.num_features])  # never the raw inputs it reconstructs
             out["recon"] = (recon * m if m is not None else recon).transpose(1, 2)
         return out
 
