@@ -133,7 +133,7 @@ def run_qemu(elf: Path | str, timeout_s: float = 120, icount: bool = False) -> s
 
 @dataclass
 class SizeReport:
-    """Cortex-M4F footprint of the bridge for the default spec (FeatureSpec.cmi_default())."""
+    """Cortex-M4F footprint of the bridge for one spec (by default FeatureSpec.cmi_default())."""
 
     spec_hash: str
     flash_bytes: int  # text + data the bridge adds to a program: code, its libm, the spec's config
@@ -171,18 +171,27 @@ def _symbol_sizes(elf: Path) -> dict[str, int]:
     return sizes
 
 
-def m4_size_report(out_dir: Path | str, optimisation: str = "-O2") -> SizeReport:
-    """Flash and RAM of the bridge on Cortex-M4F, measured by linking a probe program with and
+def m4_size_report(out_dir: Path | str, optimisation: str = "-O2", spec=None) -> SizeReport:
+    """Flash and RAM of the bridge configured for `spec` (a FeatureSpec, by default
+    FeatureSpec.cmi_default()) on Cortex-M4F, measured by linking a probe program with and
     without the bridge (same startup and newlib) and by the probe's state/workspace symbols."""
+    from edgekit.bridge.config import generate_header
+    from edgekit.features import FeatureSpec
+
+    spec = spec if spec is not None else FeatureSpec.cmi_default()
+    # size_probe.c includes "ek_spec_cmi.h" from golden/; the spec's own header under that name in
+    # EK_PROBE_SPEC_DIR (searched first) makes the same probe measure any spec, in the one CMake build
+    probe_spec = Path(out_dir).resolve() / "probe_spec"
+    probe_spec.mkdir(parents=True, exist_ok=True)
+    (probe_spec / "ek_spec_cmi.h").write_text(generate_header(spec, "cmi"))
     build = cmake_build("cortex-m4", out_dir, targets=("size_probe.elf", "size_probe_base.elf", "edgekit_bridge"),
-                        options={"EK_OPTIMISATION": optimisation})
+                        options={"EK_OPTIMISATION": optimisation, "EK_PROBE_SPEC_DIR": probe_spec.as_posix()})
     base, probe = _size(build / "size_probe_base.elf"), _size(build / "size_probe.elf")
     symbols = _symbol_sizes(build / "size_probe.elf")
     totals = _run([require("arm-none-eabi-size"), "-t", str(build / "libedgekit_bridge.a")], "size").stdout
     lib_text, lib_data = (int(v) for v in totals.splitlines()[-1].split()[:2])
-    header = (bridge_dir() / "golden" / "ek_spec_cmi.h").read_text()
     return SizeReport(
-        spec_hash=re.search(r'EK_SPEC_CMI_HASH "([0-9a-f]+)"', header).group(1),
+        spec_hash=spec.hash(),
         flash_bytes=(probe[0] + probe[1]) - (base[0] + base[1]),
         library_text_bytes=lib_text, library_data_bytes=lib_data,
         ram_state_bytes=symbols.get("bridge", 0), ram_workspace_bytes=symbols.get("workspace", 0),

@@ -1,7 +1,8 @@
-"""`edgekit bridge build|golden|size`: the C99 feature bridge.
+"""`edgekit bridge build|golden|header|size`: the C99 feature bridge.
 
-Every command writes under its `--out`, or under edgekit's user cache when none is given
-(`EDGEKIT_CACHE_DIR` moves it), never into the installed package, and says where it wrote."""
+Every command writes under its `--out`, or when none is given under edgekit's user cache
+(`EDGEKIT_CACHE_DIR` moves it; `header`: the working directory), never into the installed
+package, and says where it wrote."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import click
 from edgekit.cli.render import emit_json, table
 
 OUT = click.Path(file_okay=False, path_type=Path)
+MODEL = click.Path(exists=True, path_type=Path)
 
 
 @click.group()
@@ -63,16 +65,46 @@ def golden(out: Path | None, as_json: bool) -> None:
 
 
 @bridge.command()
+@click.argument("model", metavar="RUN_DIR|MODEL.onnx", type=MODEL)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Header file, or a folder to write it in [default: ./ek_spec_<name>.h].")
+@click.option("--name", default=None,
+              help="C name of the config (ek_spec_<name>) [default: the run's folder or the model file's name].")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def header(model: Path, out: Path | None, name: str | None, as_json: bool) -> None:
+    """Write the bridge configuration header ek_spec_<name>.h for exactly the FeatureSpec that a run
+    directory or an exported edgekit ONNX model was trained on, with its hash."""
+    from edgekit.bridge.model_spec import load_model_spec, write_spec_header
+
+    report = write_spec_header(load_model_spec(model), out or Path.cwd(), name)
+    if as_json:
+        emit_json(report)
+        return
+    table(f"bridge header written to {report['header']}", ["", "value"], [
+        ["from", report["source"]],
+        ["config", report["config"]],
+        [report["hash_macro"], report["spec_hash"]],
+        ["inputs", report["n_inputs"]],
+        ["features", report["n_features"]],
+        ["workspace words", report["workspace_words"]],
+    ])
+
+
+@bridge.command()
 @click.option("--opt", type=click.Choice(["-O2", "-Os"]), default="-O2", show_default=True)
+@click.option("--spec", "spec_path", metavar="RUN_DIR|MODEL.onnx|SPEC.json", type=MODEL, default=None,
+              help="Measure the spec of this run, model or FeatureSpec JSON [default: FeatureSpec.cmi_default()].")
 @click.option("--out", type=OUT, default=None,
               help="CMake build folder for the probes [default: bridge/size/ in edgekit's user cache].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def size(opt: str, out: Path | None, as_json: bool) -> None:
-    """Flash (text + data) and RAM per stream on Cortex-M4F for the default spec."""
+def size(opt: str, spec_path: Path | None, out: Path | None, as_json: bool) -> None:
+    """Flash (text + data) and RAM per stream on Cortex-M4F for the default spec or --spec."""
+    from edgekit.bridge.model_spec import load_model_spec
     from edgekit.bridge.toolchain import m4_size_report
     from edgekit.resources import cache_dir
 
-    report = m4_size_report(out or cache_dir("bridge", "size"), opt).as_dict()
+    spec = load_model_spec(spec_path, spec_json=True).spec if spec_path is not None else None
+    report = m4_size_report(out or cache_dir("bridge", "size"), opt, spec).as_dict()
     if as_json:
         emit_json(report)
         return
