@@ -35,13 +35,34 @@ def simulate(n_sequences: int, seed: int, out: Path, as_json: bool) -> None:
 
 @data.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--sequence-col", default=None,
+              help="Long tables: the sequence id column; '' for a continuous recording cut by label "
+                   "[default: sequence_id, or '' when the table has none but has subject and label columns].")
+@click.option("--subject-col", default=None, help="Long tables: the subject column; '' for none [default: subject].")
+@click.option("--label-col", default=None, help="Long tables: the label column [default: label].")
+@click.option("--time-col", default=None, help="Long tables: the order column [default: time].")
+@click.option("--session-col", default=None,
+              help="Continuous recordings: cut where this column changes instead of the label.")
+@click.option("--max-gap-s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Continuous recordings: a longer time step starts a new sequence [default: 5 sample periods].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def inspect(path: Path, as_json: bool) -> None:
-    """Validate a dataset and report sequences, subjects, lengths, classes and missing rates."""
+def inspect(path: Path, sequence_col: str | None, subject_col: str | None, label_col: str | None,
+            time_col: str | None, session_col: str | None, max_gap_s: float | None, as_json: bool) -> None:
+    """Validate a dataset and report sequences, subjects, lengths, classes and missing rates (and,
+    for a continuous recording, the segments cut from it: label changes and time gaps)."""
     from edgekit.data.inspect import inspect_dataset
     from edgekit.data.load import load_dataset
+    from edgekit.data.long_table import TABLE_SUFFIXES, TableColumns
 
-    report = inspect_dataset(load_dataset(path))
+    given = {"sequence": sequence_col, "subject": subject_col, "label": label_col, "time": time_col,
+             "session": session_col, "max_gap_s": max_gap_s}
+    options = {}
+    if any(v is not None for v in given.values()):
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            raise click.UsageError(f"--*-col and --max-gap-s describe a long table ({', '.join(TABLE_SUFFIXES)}); "
+                                   f"{path} is not one")
+        options = TableColumns().for_table(path, given).loader_kwargs()
+    report = inspect_dataset(load_dataset(path, **options))
     if as_json:
         emit_json(report)
         return

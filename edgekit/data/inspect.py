@@ -17,6 +17,10 @@ outside the physical range of their role (`edgekit.features.spec`: |acc| > 16 g,
 like NaN, and per sample the fraction of zero-norm quaternions (missing too) and of quaternions
 whose norm is off 1 by more than `QUAT_UNIT_TOLERANCE` (normalised by the features, but a
 sign that the column is not an orientation). A corrupt or mis-scaled file shows itself here.
+
+Continuous recordings (a long table with no sequence column, cut by `segments.py`): `segments`
+counts the subject streams, the sequences cut from them, and the sequences started by a label
+change, a session change or a time gap, with the gap threshold and the largest gap.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 
 from edgekit.data import cmi_schema as cs
 from edgekit.data.dataset import UNLABELLED, SequenceDataset
+from edgekit.data.segments import SEGMENT_KEYS, segment_summary
 
 PERIOD_SOURCE_KEY = "sample_period_source"
 MEASURED_PERIOD_KEY = "measured_period_s"
@@ -59,6 +64,8 @@ def inspect_dataset(ds: SequenceDataset) -> dict[str, Any]:
         "sample_period": _sample_period(ds),
         "extras": _extras_summary(ds),
     }
+    if (segments := segment_summary(ds)) is not None:
+        report["segments"] = segments
     if _is_cmi(ds):
         report["cmi"] = _cmi_summary(ds)
     return report
@@ -161,8 +168,9 @@ def _extras_summary(ds: SequenceDataset) -> dict[str, Any]:
     """Value counts of categorical per-sequence extras (orientation, handedness, ...)."""
     summary: dict[str, Any] = {}
     for key, values in ds.extras.items():
-        if key in (PERIOD_SOURCE_KEY, MEASURED_PERIOD_KEY) or values.dtype == object or values.dtype.kind == "f":
-            continue  # per-sample arrays and timing are reported elsewhere
+        reported = (PERIOD_SOURCE_KEY, MEASURED_PERIOD_KEY, *SEGMENT_KEYS)
+        if key in reported or values.dtype == object or values.dtype.kind == "f":
+            continue  # per-sample arrays, timing and segments are reported elsewhere
         uniques, counts = np.unique(values, return_counts=True)
         if len(uniques) <= _MAX_CATEGORIES:
             summary[key] = {str(u): int(c) for u, c in zip(uniques, counts)}

@@ -12,9 +12,14 @@ Duration column, or a float column in seconds. An integer order column is read a
 counter; it carries no time, so the caller must pass `sample_period_s`. The per-sequence median
 step is kept in `extras[MEASURED_PERIOD_KEY]` so `inspect_dataset` can report jitter.
 
+Continuous recordings: with no sequence column (`sequence_col=""`) each subject's stream is cut
+into sequences where the label changes, or where `session_col` changes, and at time gaps
+(`segments.py`); the rows are then sorted by (subject, [session,] time) instead.
+
 Column names: `TableColumns` says which column plays which role (a recipe's `[data.columns]`,
 `edgekit train --sequence-col ...`); `TableColumns.for_table` fills in what a user left unsaid
-from the file's header (no `subject` column: each sequence is its own subject).
+from the file's header (no `subject` column: each sequence is its own subject; no sequence column
+but a subject and a label column: a continuous recording, cut by label).
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ from typing import Sequence
 import numpy as np
 import polars as pl
 
+from edgekit.config_io import PositiveFloat
 from edgekit.data.dataset import UNLABELLED, SequenceDataset
 from edgekit.data.inspect import MEASURED_PERIOD_KEY, PERIOD_SOURCE_KEY, PeriodSource
+from edgekit.data.segments import (CUT_COL, CUT_KEY, GAP_KEY, MAX_GAP_KEY, SEGMENT_COL, STEP_COL, Cut,
+                                   cut_streams)
 from edgekit.errors import DataError
 from edgekit.io import atomic_path
 
@@ -165,24 +173,38 @@ def split_sequences(frame: pl.DataFrame, sequence_col: str, channels: Sequence[s
 class TableColumns:
     """Which column of a long table plays which role: `load_long_table`'s keyword arguments under
     the names a recipe's `[data.columns]` uses. `subject = ""`: no subject column (each sequence
-    is its own subject); `label = ""`: unlabelled; `channels` unset: every other numeric column."""
+    is its own subject); `label = ""`: unlabelled; `channels` unset: every other numeric column.
+    `sequence = ""`: a continuous recording, cut into sequences by `session` when named, else by
+    label, and at steps over `max_gap_s` (None: 5 median sample periods)."""
 
     sequence: str = "sequence_id"
     subject: str = "subject"
     label: str = "label"
     time: str = "time"  # the order column: seconds (float), datetimes, or an integer sample counter
     channels: tuple[str, ...] | None = None
+    session: str = ""  # continuous recordings (sequence = ""): cut where this column changes, not the label
+    max_gap_s: PositiveFloat | None = None  # continuous recordings: a longer time step starts a new sequence
 
     def loader_kwargs(self) -> dict:
         return {"sequence_col": self.sequence, "subject_col": self.subject or None, "label_col": self.label or None,
-                "order_col": self.time, "channels": list(self.channels) if self.channels is not None else None}
+                "order_col": self.time, "channels": list(self.channels) if self.channels is not None else None,
+                "session_col": self.session or None, "max_gap_s": self.max_gap_s}
 
-    def for_table(self, path: str | Path) -> "TableColumns":
-        """These columns with the subject role dropped when the file has no such column, so a table
-        of independent recordings reads with the defaults (call it before applying the names a user
-        gave: a subject column the user named and the file lacks stays an error)."""
+    def for_table(self, path: str | Path, given: dict | None = None) -> "TableColumns":
+        """These columns with the names a user `given` (None values: unsaid), and the roles left
+        unsaid fitted to the file's header: no subject column, none (a table of independent
+        recordings reads with the defaults); no sequence column but a subject and a label
+        column, a continuous recording cut by label. A column the user named and the file
+        lacks stays, for the loader to report."""
+        given = {k: v for k, v in (given or {}).items() if v is not None}
         names = scan_table(Path(path)).collect_schema().names()
-        return replace(self, subject="") if self.subject and self.subject not in names else self
+        columns = replace(self, **given)
+        if "subject" not in given and columns.subject and columns.subject not in names:
+            columns = replace(columns, subject="")
+        continuous = columns.subject in names and columns.label in names and columns.subject and columns.label
+        if "sequence" not in given and columns.sequence and columns.sequence not in names and continuous:
+            columns = replace(columns, sequence="")
+        return columns
 
 
 def load_long_table(
@@ -194,16 +216,24 @@ def load_long_table(
     order_col: str = "time",
     channels: Sequence[str] | None = None,
     sample_period_s: float | None = None,
+    session_col: str | None = None,
+    max_gap_s: float | None = None,
 ) -> SequenceDataset:
     """Load a one-row-per-sample table into a `SequenceDataset`.
 
     `subject_col=None`: each sequence is its own subject. `label_col=None`, or a sequence whose
     labels are all empty: unlabelled (-1). Class names are the sorted unique labels, as text.
+    `sequence_col=""`: a continuous recording, cut by `session_col` (or else the label) and at
+    time steps over `max_gap_s` (`segments.py`).
     """
     path = Path(path)
+    continuous = not sequence_col
+    if continuous and not (session_col or label_col):
+        raise DataError(f"{path}: no sequence column and no label or session column to cut the recording by; "
+                        "expected a sequence column, or a label (or session) column whose changes start sequences")
     lazy = scan_table(path, numeric_overrides=channels or (), parse_dates=True)
     schema = lazy.collect_schema()
-    named = [c for c in (sequence_col, subject_col, label_col, order_col) if c is not None]
+    named = [c for c in (sequence_col, subject_col, label_col, order_col, session_col) if c]
     require_columns(schema, named, path)
     require_rows(lazy, path)
     if not (schema[order_col].is_numeric() or schema[order_col].is_temporal()):
@@ -213,18 +243,28 @@ def load_long_table(
         require_columns(schema, channels, path)
         require_numeric(schema, channels, path)
         lazy = lazy.select(*named, *channels)
-    frame = sort_rows(collect_table(lazy, path), [sequence_col, order_col])
+    frame = collect_table(lazy, path)
     if channels is None:
         channels = _numeric_channels(frame, exclude=named, path=path)
-    for name in (sequence_col, subject_col, order_col):
-        if name is not None and frame.get_column(name).null_count():
+    for name in (sequence_col, subject_col, order_col, session_col):
+        if name and frame.get_column(name).null_count():
             raise DataError(f"{path}: column {name!r} has empty cells; expected a value on every row")
+    if continuous:
+        streams = [c for c in (subject_col, session_col) if c]
+        frame, max_gap = cut_streams(
+            sort_rows(frame, [*streams, order_col]), stream_col=subject_col, change_col=session_col or label_col,
+            change=Cut.SESSION if session_col else Cut.LABEL, order_col=order_col, max_gap_s=max_gap_s,
+            unit_s=sample_period_s if schema[order_col].is_integer() else 1.0)
+        sequence_col = SEGMENT_COL
+    else:
+        frame = sort_rows(frame, [sequence_col, order_col])
 
     per_seq = frame.group_by(sequence_col, maintain_order=True).agg(
         *_one_value_per_sequence(subject_col, "_subject"),
         *_one_value_per_sequence(label_col, "_label"),
         pl.col(order_col).is_duplicated().any().alias("_dup"),
         _median_step_s(order_col, schema[order_col]).alias("_period"),
+        *([pl.col(CUT_COL).first(), pl.col(STEP_COL).first()] if continuous else []),
     )
     _check_sequences(per_seq, frame, sequence_col, order_col, subject_col, label_col, path)
     class_names, labels = _encode_labels(per_seq.get_column("_label"))
@@ -232,6 +272,12 @@ def load_long_table(
     ids, sequences = split_sequences(frame, sequence_col, channels)
     ids = np.asarray([str(i) for i in ids])
     n = len(ids)
+    extras = {PERIOD_SOURCE_KEY: np.full(n, source.value),
+              MEASURED_PERIOD_KEY: per_seq.get_column("_period").cast(pl.Float64).fill_null(np.nan).to_numpy()}
+    if continuous:
+        extras.update({CUT_KEY: per_seq.get_column(CUT_COL).to_numpy().astype(str),
+                       GAP_KEY: per_seq.get_column(STEP_COL).fill_null(np.nan).to_numpy(),
+                       MAX_GAP_KEY: np.full(n, max_gap)})
     return SequenceDataset(
         sequences=sequences,
         channels=tuple(channels),
@@ -241,10 +287,7 @@ def load_long_table(
         class_names=class_names,
         subjects=per_seq.get_column("_subject").cast(pl.String).to_numpy() if subject_col else ids,
         sequence_ids=ids,
-        extras={
-            PERIOD_SOURCE_KEY: np.full(n, source.value),
-            MEASURED_PERIOD_KEY: per_seq.get_column("_period").cast(pl.Float64).fill_null(np.nan).to_numpy(),
-        },
+        extras=extras,
         name=path.stem,
     )
 

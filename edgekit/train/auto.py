@@ -40,6 +40,7 @@ import numpy as np
 
 from edgekit.data.dataset import SequenceDataset
 from edgekit.data.inspect import PERIOD_SOURCE_KEY, PeriodSource
+from edgekit.data.segments import segmentation_note
 from edgekit.errors import EdgekitError, SpecError
 from edgekit.train.config import SIMULATOR, DataConfig, ModelConfig, Recipe
 
@@ -115,6 +116,8 @@ def derive_recipe(source: str, *, test_source: str | None = None, teacher: str =
         base.data.simulate_subjects = max(5, base.data.simulate_sequences // SUBJECTS_PER_SIMULATED)
     train_ds = load_source(base.data.source, base.data.train_split, base, windows=False)
     recipe, notes = _derive(train_ds, base.data, name=base.name, teacher=teacher, accelerator=accelerator)
+    if (segmented := segmentation_note(train_ds)) is not None:
+        notes.insert(1, segmented)
     if overrides:
         recipe = recipe_from_dict(apply_overrides(recipe_to_dict(recipe), overrides), where="derived recipe")
         notes.append(f"overrides applied last: {' '.join(overrides)}")
@@ -334,6 +337,7 @@ def _data_config(source: str, test_source: str | None, columns: dict[str, str] |
     own test split, or a UEA `*_TRAIN.ts` file's `*_TEST.ts` sibling when no --test is given) and
     a long table's column roles."""
     from edgekit.data.cmi import is_cmi_table
+    from edgekit.data.edge_impulse import is_edge_impulse, is_studio_export
     from edgekit.data.long_table import TABLE_SUFFIXES, TableColumns, scan_table
     from edgekit.data.uci_har import is_uci_har
 
@@ -343,12 +347,14 @@ def _data_config(source: str, test_source: str | None, columns: dict[str, str] |
         data["test_source"] = test_source
     elif source != SIMULATOR and path.exists() and is_uci_har(path):
         data.update(train_split="train", test_split="test", extra_test_splits=_uci_extra_splits(path))
+    elif source != SIMULATOR and is_studio_export(path):  # Edge Impulse's training/ and testing/ folders
+        data.update(train_split="train", test_split="test")
     elif path.suffix.lower() == ".ts" and (sibling := _test_sibling(path)) is not None:
         data["test_source"] = str(sibling)
     if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES:
         given = {k: v for k, v in (columns or {}).items() if v is not None}
-        if given or not is_cmi_table(scan_table(path).collect_schema()):
-            named = replace(TableColumns().for_table(path), **given)
+        if given or not (is_cmi_table(scan_table(path).collect_schema()) or is_edge_impulse(path)):
+            named = TableColumns().for_table(path, given)  # a continuous recording: sequence = ""
             data["columns"] = {k: v for k, v in vars(named).items() if v is not None}
     elif columns and any(v is not None for v in columns.values()):
         raise EdgekitError(f"--*-col flags name the columns of a long table (.csv/.tsv/.parquet); {source} is not one")
