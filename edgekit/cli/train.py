@@ -40,6 +40,9 @@ _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, as opposed to the DAT
 @click.option("--time-col", default=None,
               help="Long tables: the order column, seconds or datetimes, or an integer counter with "
                    "data.sample_rate_hz=HZ [default: time].")
+@click.option("--session-col", default=None,
+              help="Continuous recordings (no sequence column, --sequence-col ''): cut each subject's stream where "
+                   "this column changes instead of where the label does.")
 @click.option("--print-recipe", is_flag=True, help="Print the recipe as TOML (with the reasons for what was derived) "
                                                    "and exit without training.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -53,7 +56,7 @@ _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, as opposed to the DAT
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON (no progress bars).")
 def train(args: tuple[str, ...], recipe_path: Path | None, test_source: Path | None, teacher: str, student: str | None,
           sequence_col: str | None, subject_col: str | None, label_col: str | None, time_col: str | None,
-          print_recipe: bool, out: Path | None, resume: bool, force: bool, unlabeled: Path | None,
+          session_col: str | None, print_recipe: bool, out: Path | None, resume: bool, force: bool, unlabeled: Path | None,
           as_json: bool) -> None:
     """Train the teacher ensemble and distil the student, on DATA with a recipe derived from it or
     with --recipe; overrides are key=value (student.max_steps=500)."""
@@ -64,7 +67,8 @@ def train(args: tuple[str, ...], recipe_path: Path | None, test_source: Path | N
     from edgekit.train.run import train as run_train
 
     data, overrides = _split_args(args)
-    columns = {"sequence": sequence_col, "subject": subject_col, "label": label_col, "time": time_col}
+    columns = {"sequence": sequence_col, "subject": subject_col, "label": label_col, "time": time_col,
+               "session": session_col}
     recipe, notes = _recipe(recipe_path, data, test_source, columns, teacher, overrides)
     command = "edgekit train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     if print_recipe:

@@ -174,3 +174,18 @@ def test_zero_config_recipe_cuts_a_continuous_table_and_says_so(tmp_path, monkey
     assert derived.recipe.data.columns.sequence == ""
     note = next(n for n in derived.notes if n.startswith("sequences:"))
     assert "the 4 subject streams is cut where the label changes (8 changes)" in note and "12 sequences" in note
+
+
+def test_train_cli_session_col_reaches_the_recipe(tmp_path):
+    """`edgekit train DATA --session-col run --print-recipe`: the column lands in [data.columns]."""
+    from click.testing import CliRunner
+
+    from edgekit.cli import main
+
+    runs = [_stream(p, "wwww").with_columns(pl.lit(r).alias("run")) for p in ("p0", "p1", "p2") for r in ("a", "b")]
+    path = _write(pl.concat(runs), tmp_path / "s.csv")
+    result = CliRunner().invoke(main, ["train", str(path), "--sequence-col", "", "--subject-col", "user",
+                                       "--label-col", "activity", "--time-col", "t", "--session-col", "run",
+                                       "--print-recipe"])
+    assert result.exit_code == 0, result.output
+    assert 'session = "run"' in result.output
