@@ -18,7 +18,7 @@ from edgekit.features import catalog
 from edgekit.features.mirror import TOF_GRID, mirror_plan
 from edgekit.features.spec import FeatureSpec, NanPolicy, RollingStat, TiltSource
 
-ABI_VERSION = 3  # EK_ABI_VERSION
+ABI_VERSION = 4  # EK_ABI_VERSION
 MAX_THM, MAX_TOF_SENSORS, MAX_EXTRA, MAX_WINDOW, MAX_BINS, MAX_FEATURES = 8, 5, 16, 4096, 8, 4096
 TOF_PIXELS = 64
 
@@ -34,14 +34,14 @@ SIG_COUNT = SIG_EXTRA_1 + MAX_EXTRA  # 91
 
 OUT_SIGNAL, OUT_TOF_PIXEL, OUT_JERK, OUT_MEAN, OUT_STD, OUT_MAX, OUT_MIN, OUT_ENERGY, OUT_ZCR, OUT_CORR, \
     OUT_STATIONARY, OUT_BANDPOWER, OUT_MEDIAN, OUT_JERK_MAG, OUT_SPECTRAL_ENTROPY, OUT_DOMINANT_FREQ, \
-    OUT_BAND_SUM = range(1, 18)
+    OUT_BAND_SUM, OUT_TOF_PIXEL_SCALED = range(1, 19)
 OUT_KIND_NAMES = {OUT_SIGNAL: "EK_OUT_SIGNAL", OUT_TOF_PIXEL: "EK_OUT_TOF_PIXEL", OUT_JERK: "EK_OUT_JERK",
                   OUT_MEAN: "EK_OUT_MEAN", OUT_STD: "EK_OUT_STD", OUT_MAX: "EK_OUT_MAX", OUT_MIN: "EK_OUT_MIN",
                   OUT_ENERGY: "EK_OUT_ENERGY", OUT_ZCR: "EK_OUT_ZCR", OUT_CORR: "EK_OUT_CORR",
                   OUT_STATIONARY: "EK_OUT_STATIONARY", OUT_BANDPOWER: "EK_OUT_BANDPOWER",
                   OUT_MEDIAN: "EK_OUT_MEDIAN", OUT_JERK_MAG: "EK_OUT_JERK_MAG",
                   OUT_SPECTRAL_ENTROPY: "EK_OUT_SPECTRAL_ENTROPY", OUT_DOMINANT_FREQ: "EK_OUT_DOMINANT_FREQ",
-                  OUT_BAND_SUM: "EK_OUT_BAND_SUM"}
+                  OUT_BAND_SUM: "EK_OUT_BAND_SUM", OUT_TOF_PIXEL_SCALED: "EK_OUT_TOF_PIXEL_SCALED"}
 TILT_NONE, TILT_ORIENTATION, TILT_ACCELEROMETER = 0, 1, 2
 NAN_HOLD_LAST = 1
 
@@ -181,7 +181,7 @@ class _Planner:
             sig(*(f"thm_{k}_missing" for k in range(1, len(inputs.thm) + 1)))
             if fam.raw.tof_pixels:
                 for p in range(inputs.tof_sensors * TOF_PIXELS):
-                    self.out(OUT_TOF_PIXEL, p)
+                    self.out(OUT_TOF_PIXEL_SCALED if fam.raw.tof_scaling else OUT_TOF_PIXEL, p)
             sig(*inputs.extra)
         if fam.acc_magnitude:
             sig("acc_mag")
@@ -346,7 +346,7 @@ def _planned_names(spec: FeatureSpec, cfg: BridgeConfig) -> tuple[str, ...]:
     for kind, bin_slot, index in cfg.outputs:
         if kind == OUT_SIGNAL:
             names.append(by_id[index])
-        elif kind == OUT_TOF_PIXEL:
+        elif kind in (OUT_TOF_PIXEL, OUT_TOF_PIXEL_SCALED):
             names.append(f"tof_{index // TOF_PIXELS + 1}_v{index % TOF_PIXELS}")
         elif kind == OUT_JERK:
             names.append(f"{by_id[cfg.prev_signals[index]]}_jerk")

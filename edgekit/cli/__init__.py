@@ -49,10 +49,11 @@ def _register() -> None:
     main.add_command(export.export)
     main.add_command(bridge.bridge)
     main.add_command(demo.demo)
-    from edgekit.cli import bench, stream
+    from edgekit.cli import bench, stream, sweep
 
     main.add_command(stream.stream)
     main.add_command(bench.bench)
+    main.add_command(sweep.sweep)
 
 
 _register()

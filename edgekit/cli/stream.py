@@ -1,4 +1,4 @@
-"""`edgekit stream MODEL --input FILE|- [--hop H] [--smooth ema:0.3|vote:5] [--json]`."""
+"""`edgekit stream MODEL --input FILE|- [--hop H] [--smooth ema:0.3|vote:5] [--demographics k=v,...] [--json]`."""
 
 from __future__ import annotations
 
@@ -21,8 +21,13 @@ from edgekit.cli.render import table
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="The device bridge's FeatureSpec JSON [default: the spec stored in the model]; a different "
                    "spec hash is refused.")
-@click.option("--handedness", type=click.IntRange(0, 1), default=1, show_default=True,
-              help="Wearer's hand when the input has no handedness column (0 left, 1 right).")
+@click.option("--handedness", type=click.IntRange(0, 1), default=None,
+              help="Wearer's hand when the input has no handedness column (0 left, 1 right) [default: "
+                   "--demographics' handedness, else 1].")
+@click.option("--demographics", "demographics_text", default=None, metavar="K=V,...",
+              help="The wearer's demographics for a model trained with them, once per stream, e.g. "
+                   "age=12,adult_child=0,sex=1,handedness=1,height_cm=150,shoulder_to_wrist_cm=47,"
+                   "elbow_to_wrist_cm=23 (the model's error names the keys it needs).")
 @click.option("--time-column", default=None, help="Time column [default: time, timestamp, t or sequence_counter].")
 @click.option("--time-unit", type=click.Choice(["s", "ms", "samples"]), default=None,
               help="Unit of the time column [default: s; samples for sequence_counter].")
@@ -31,12 +36,16 @@ from edgekit.cli.render import table
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True,
               help="JSON lines: one object per prediction and issue, then the summary.")
-def stream(model: Path, source: str, hop: int | None, smooth: str | None, spec_path: Path | None, handedness: int,
-           time_column: str | None, time_unit: str | None, max_gap: int, threads: int, as_json: bool) -> None:
+def stream(model: Path, source: str, hop: int | None, smooth: str | None, spec_path: Path | None,
+           handedness: int | None, demographics_text: str | None, time_column: str | None, time_unit: str | None,
+           max_gap: int, threads: int, as_json: bool) -> None:
     """Stream samples through the C feature bridge and MODEL, one at a time; predictions as they occur."""
     from edgekit.runtime.smoothing import SmoothingSpec
     from edgekit.runtime.sources import SourceOptions, TimeUnit, read_samples
-    from edgekit.runtime.stream import StreamOptions, Streamer
+    from edgekit.runtime.stream import StreamOptions, Streamer, parse_demographics, wearer_hand
+
+    demographics = parse_demographics(demographics_text) if demographics_text is not None else None
+    handedness = wearer_hand(handedness, demographics)
 
     spec = None
     if spec_path is not None:
@@ -44,7 +53,7 @@ def stream(model: Path, source: str, hop: int | None, smooth: str | None, spec_p
 
         spec = FeatureSpec.from_json(spec_path.read_text())
     options = StreamOptions(hop=hop, smoothing=SmoothingSpec.parse(smooth) if smooth else None, threads=threads)
-    streamer = Streamer(model, options, spec=spec, handedness=handedness)
+    streamer = Streamer(model, options, spec=spec, handedness=handedness, demographics=demographics)
     if streamer.meta.drift:  # stderr: the JSON lines on stdout carry it as the summary's "drift"
         click.echo(f"warning: {model} was exported with --allow-drift ({streamer.meta.drift})", err=True)
     source_options = SourceOptions(time_column=time_column, time_unit=TimeUnit(time_unit) if time_unit else None,

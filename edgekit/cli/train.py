@@ -66,10 +66,10 @@ def train(args: tuple[str, ...], recipe_path: Path | None, test_source: Path | N
     from edgekit.train.run import TrainRequest, default_out
     from edgekit.train.run import train as run_train
 
-    data, overrides = _split_args(args)
+    data, overrides = split_args(args)
     columns = {"sequence": sequence_col, "subject": subject_col, "label": label_col, "time": time_col,
                "session": session_col}
-    recipe, notes = _recipe(recipe_path, data, test_source, columns, teacher, overrides)
+    recipe, notes = resolve_recipe(recipe_path, data, test_source, columns, teacher, overrides)
     command = "edgekit train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     if print_recipe:
         rerun = "edgekit train --recipe recipe.toml"
@@ -94,7 +94,7 @@ def train(args: tuple[str, ...], recipe_path: Path | None, test_source: Path | N
         render_result(result)
 
 
-def _split_args(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
+def split_args(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
     """(DATA, overrides): an argument is DATA when it is an existing path or not key=value."""
     data, overrides = None, []
     for arg in args:
@@ -108,8 +108,8 @@ def _split_args(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
     return data, overrides
 
 
-def _recipe(recipe_path: Path | None, data: str | None, test_source: Path | None, columns: dict[str, str | None],
-            teacher: str, overrides: list[str]):
+def resolve_recipe(recipe_path: Path | None, data: str | None, test_source: Path | None,
+                   columns: dict[str, str | None], teacher: str, overrides: list[str]):
     """(recipe, notes): derived from DATA, or --recipe with DATA/--test/columns as overrides."""
     from edgekit.train.auto import derive_recipe
     from edgekit.train.recipe import load_recipe

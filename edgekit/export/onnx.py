@@ -8,7 +8,9 @@ pytorch/pytorch#189225) and baked sequence lengths for bidirectional RNNs (#1918
 kept selectable and tested on the conv students.
 
 `export_window_model` is the first file-out step of the export chain: normalization folded in,
-metadata written, parity with torch checked before the file appears under its final name.
+metadata written, parity with torch checked before the file appears under its final name. A model
+that takes per-sequence demographics (the teachers of a run trained with them) gets a second
+input `demographics (batch, columns)`, raw values, its columns named in the metadata.
 """
 
 from __future__ import annotations
@@ -47,14 +49,19 @@ class ExportResult:
 
 
 class _WindowModel(nn.Module):
-    """The exported graph: `forward(features[, mask]) -> logits` of the wrapped model, in eval mode."""
+    """The exported graph: `forward(features[, mask][, demographics]) -> logits` of the wrapped
+    model, in eval mode."""
 
-    def __init__(self, model: nn.Module, with_mask: bool):
+    def __init__(self, model: nn.Module, with_mask: bool, with_demographics: bool = False):
         super().__init__()
         self.model = model
         self.with_mask = with_mask
+        self.with_demographics = with_demographics
 
-    def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
+        mask = extra[0] if self.with_mask else None
+        if self.with_demographics:
+            return self.model(features, mask, demographics=extra[-1])
         return self.model(features, mask) if self.with_mask else self.model(features)
 
 
@@ -69,21 +76,25 @@ def choose_exporter(model: nn.Module, exporter: Exporter | str = Exporter.AUTO) 
 
 def export_onnx(model: nn.Module, path: str | Path, in_chs: int, length: int, *,
                 exporter: Exporter | str = Exporter.AUTO, opset: int = 18, dynamic_batch: bool = True,
-                dynamic_time: bool = True, with_mask: bool = False) -> ExportResult:
-    """Write `model`'s window forward to `path` (weights inside the file) and return what was used."""
+                dynamic_time: bool = True, with_mask: bool = False, demographics: int = 0) -> ExportResult:
+    """Write `model`'s window forward to `path` (weights inside the file) and return what was used;
+    `demographics` > 0 adds the `(batch, demographics)` input the model's forward takes."""
     if opset < 18:
         raise EdgekitError(f"opset {opset} is too old: edgekit exports opset 18 or newer")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     chosen = choose_exporter(model, exporter)
     was_training = model.training
-    wrapper = _WindowModel(model, with_mask).eval()
+    with_demographics = demographics > 0
+    wrapper = _WindowModel(model, with_mask, with_demographics).eval()
     batch = 2 if dynamic_batch else 1
     example = (torch.zeros(batch, length, in_chs),)
     if with_mask:
         example += (torch.ones(batch, length, dtype=torch.bool),)
-    input_names, output_names = names.window_io_names(with_mask)
-    axes = names.window_dynamic_axes(dynamic_batch, dynamic_time, with_mask)
+    if with_demographics:
+        example += (torch.zeros(batch, demographics),)
+    input_names, output_names = names.window_io_names(with_mask, with_demographics)
+    axes = names.window_dynamic_axes(dynamic_batch, dynamic_time, with_mask, with_demographics)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # exporter deprecation and tracer chatter; parity is checked instead
@@ -93,20 +104,24 @@ def export_onnx(model: nn.Module, path: str | Path, in_chs: int, length: int, *,
             else:
                 torch.onnx.export(wrapper, example, str(path), dynamo=True, opset_version=opset,
                                   input_names=input_names, output_names=output_names,
-                                  dynamic_shapes=_dynamic_shapes(dynamic_batch, dynamic_time, with_mask),
+                                  dynamic_shapes=_dynamic_shapes(dynamic_batch, dynamic_time, with_mask,
+                                                                 with_demographics),
                                   external_data=False, optimize=True, verbose=False)
     finally:
         model.train(was_training)
     return ExportResult(path, chosen, opset)
 
 
-def _dynamic_shapes(dynamic_batch: bool, dynamic_time: bool, with_mask: bool) -> tuple:
+def _dynamic_shapes(dynamic_batch: bool, dynamic_time: bool, with_mask: bool, with_demographics: bool = False) -> tuple:
     dims = {}
     if dynamic_batch:
         dims[0] = torch.export.Dim(names.BATCH_AXIS)
     if dynamic_time:
         dims[1] = torch.export.Dim(names.TIME_AXIS, min=2)
-    return (dims or None, dims or None) if with_mask else (dims or None,)
+    shapes = (dims or None, dims or None) if with_mask else (dims or None,)
+    if with_demographics:
+        shapes += ({0: dims[0]} if dynamic_batch else None,)
+    return shapes
 
 
 def onnx_session(path: str | Path, threads: int = 1):
@@ -115,8 +130,10 @@ def onnx_session(path: str | Path, threads: int = 1):
 
 def torch_onnx_parity(model: nn.Module, path: str | Path,
                       inputs: torch.Tensor | np.ndarray | Sequence[torch.Tensor | np.ndarray],
-                      precision: Precision = Precision.FP32, what: str | None = None) -> Parity:
-    """Run the ONNX file and the torch model (eval) on each `(B, T, C)` input batch and compare.
+                      precision: Precision = Precision.FP32, what: str | None = None,
+                      demographics: Sequence[np.ndarray] | None = None) -> Parity:
+    """Run the ONNX file and the torch model (eval) on each `(B, T, C)` input batch and compare;
+    `demographics` (one `(B, D)` array per batch) feed a model that takes them.
 
     Several batches may differ in batch size and length, to exercise the dynamic axes.
     """
@@ -126,11 +143,15 @@ def torch_onnx_parity(model: nn.Module, path: str | Path,
     was_training = model.training
     model.eval()
     try:
-        for batch in batches:
+        for i, batch in enumerate(batches):
             x = np.asarray(batch, dtype=np.float32)
-            got.append(session.run([names.OUTPUT], {names.INPUT: x})[0])
+            feeds, extra = {names.INPUT: x}, {}
+            if demographics is not None:
+                d = np.asarray(demographics[i], dtype=np.float32)
+                feeds[names.DEMOGRAPHICS], extra["demographics"] = d, torch.from_numpy(d)
+            got.append(session.run([names.OUTPUT], feeds)[0])
             with torch.no_grad():
-                want.append(model(torch.from_numpy(x)).numpy())
+                want.append(model(torch.from_numpy(x), **extra).numpy())
     finally:
         model.train(was_training)
     return compare_logits(what or f"torch vs ONNX {Precision(precision).value} ({Path(path).name})", got, want,
@@ -158,18 +179,30 @@ def export_window_model(model: nn.Module, scaler, info: ModelInfo, path: str | P
     """Step 1 of the export chain: `model` with `scaler` folded in → one fp32 ONNX file with metadata.
 
     `parity_inputs` are `(B, T, C)` raw-feature batches (validation windows); the file lands under
-    `path` only after it matches torch within the fp32 tolerance (else an `EdgekitError`).
+    `path` only after it matches torch within the fp32 tolerance (else an `EdgekitError`). A model
+    taking demographics is checked on raw demographics drawn from the scaler's training mean/std.
     """
     wrapped = Normalized(model, scaler).eval()
     length = max(2, int(info.window_length) or 32)
+    columns = scaler.demographics.channels if wrapped.demo_chs else ()
     with atomic_path(path) as tmp:
         result = export_onnx(wrapped, tmp, wrapped.in_chs, length, exporter=options.exporter, opset=options.opset,
                              dynamic_batch=options.dynamic_batch, dynamic_time=options.dynamic_time,
-                             with_mask=options.with_mask)
-        inputs, outputs = names.window_io_names(options.with_mask)
+                             with_mask=options.with_mask, demographics=len(columns))
+        inputs, outputs = names.window_io_names(options.with_mask, bool(columns))
         write_metadata(tmp, model_metadata(info, kind=KIND_WINDOW, precision=Precision.FP32, inputs=inputs,
-                                           outputs=outputs))
+                                           outputs=outputs), demographics=columns)
         parity = torch_onnx_parity(wrapped, tmp, parity_inputs, Precision.FP32,
-                                   what=f"torch vs ONNX fp32 ({Path(path).name})").require()
+                                   what=f"torch vs ONNX fp32 ({Path(path).name})",
+                                   demographics=_parity_demographics(scaler, parity_inputs) if columns else None
+                                   ).require()
     return {"path": str(path), "exporter": result.exporter.value, "opset": result.opset,
-            "size_bytes": Path(path).stat().st_size, "parity": parity.to_dict()}
+            "size_bytes": Path(path).stat().st_size, "parity": parity.to_dict(),
+            **({"demographics": list(columns)} if columns else {})}
+
+
+def _parity_demographics(scaler, batches: Sequence[np.ndarray], seed: int = 0) -> list[np.ndarray]:
+    """Raw demographics for each parity batch: the training mean ± a standard deviation or so."""
+    demo, rng = scaler.demographics, np.random.default_rng(seed)
+    return [(demo.mean + demo.std * rng.standard_normal((len(b), len(demo.mean)))).astype(np.float32)
+            for b in batches]

@@ -5,6 +5,8 @@ Every fold model of every member runs on the same raw-feature window; a member's
 averaged as log-probabilities and the members are averaged (the plain-average ensemble: the
 stacker's per-class weights add a negligible (K × members) multiply, left out). The graph goes
 through the same `export_window_model` (scaler folded in, metadata, torch parity) as the student.
+Teachers trained with per-sequence demographics make it a two-input graph: `features` and
+`demographics (batch, columns)`.
 """
 
 from __future__ import annotations
@@ -22,17 +24,30 @@ from edgekit.rundir import RunDir, load_model
 
 
 class AveragedEnsemble(nn.Module):
-    """`(B, T, C)` scaled features → `(B, K)` mean over members of the fold-averaged log-probabilities."""
+    """`(B, T, C)` scaled features (and `(B, D)` scaled demographics when the teachers take them)
+    → `(B, K)` mean over members of the fold-averaged log-probabilities."""
 
     def __init__(self, members: list[list[nn.Module]]):
+        from edgekit.train.demographics import demographics_width
+
         super().__init__()
         self.members = nn.ModuleList(nn.ModuleList(folds) for folds in members)
         self.in_chs = int(getattr(members[0][0], "in_chs"))
+        # which fold models take the demographics input (a teacher without a layout takes none)
+        self.takes = [[demographics_width(m) > 0 for m in folds] for folds in members]
+        widths = {demographics_width(m) for folds in members for m in folds} - {0}
+        if len(widths) > 1:
+            raise EdgekitError(f"the teachers take demographics of different widths {sorted(widths)}; expected "
+                               "fold models of one run (trained on one demographics table)")
+        self.demo_chs = widths.pop() if widths else 0
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                demographics: torch.Tensor | None = None) -> torch.Tensor:
         total = None
-        for folds in self.members:
-            member = torch.stack([torch.log_softmax(m(x, mask), dim=-1) for m in folds]).mean(0)
+        for folds, takes in zip(self.members, self.takes):
+            logits = [m(x, mask, demographics=demographics) if take and demographics is not None else m(x, mask)
+                      for m, take in zip(folds, takes)]
+            member = torch.stack([torch.log_softmax(z, dim=-1) for z in logits]).mean(0)
             total = member if total is None else total + member
         return total / len(self.members)
 

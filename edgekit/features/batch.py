@@ -45,6 +45,8 @@ from edgekit.features.spec import (
     QUAT_RANGE,
     THM_RANGE,
     TOF_RANGE,
+    TOF_SCALED_NO_RETURN,
+    TOF_SCALED_ZERO,
     FeatureSpec,
     InputSpec,
     PhysicalRange,
@@ -240,8 +242,11 @@ def _clean(lf: pl.LazyFrame, spec: FeatureSpec) -> pl.LazyFrame:
     stage1, stage2 = _valid_stats(raw["thm"], lambda e: within(e, THM_RANGE), "thm") if raw["thm"] else ([], [])
     if spec.families.raw is not None and spec.families.raw.tof_pixels:
         pixels = [pl.col(c) for c in raw["tof"]]
-        exprs += [pl.when(within(p, TOF_RANGE).fill_null(False)).then(p).otherwise(-1.0).alias(name)
-                  for p, name in zip(pixels, inp.tof_columns())]
+        kept = [pl.when(within(p, TOF_RANGE).fill_null(False)).then(p).otherwise(-1.0) for p in pixels]
+        if spec.families.raw.tof_scaling:  # spec.scale_tof_pixel
+            kept = [pl.when(v == -1.0).then(TOF_SCALED_NO_RETURN).when(v == 0.0).then(TOF_SCALED_ZERO).otherwise(v)
+                    for v in kept]
+        exprs += [v.alias(name) for v, name in zip(kept, inp.tof_columns())]
     exprs += [hold(pl.col(c), within(pl.col(c), EXTRA_RANGE), 0.0).alias(name)
               for c, name in zip(raw["extra"], inp.extra)]
     return lf.with_columns(exprs + stage1).with_columns(stage2)

@@ -203,6 +203,9 @@ def validate(spec: "FeatureSpec") -> None:
         raise SpecError("family 'thermal' needs input 'thm' (thermopile columns); this spec has none")
     if (fam.tof or (fam.raw is not None and fam.raw.tof_pixels)) and inputs.tof_sensors == 0:
         raise SpecError("family 'tof' needs inputs.tof_sensors > 0; this spec has none")
+    if fam.raw is not None and fam.raw.tof_scaling and not fam.raw.tof_pixels:
+        raise SpecError("families.raw.tof_scaling maps the passed-through ToF pixels, and raw.tof_pixels is false; "
+                        "set raw.tof_pixels = true or tof_scaling = false")
 
     available = per_sample_signals(spec)
     clashes = [name for name in inputs.extra if name in _derived_signals(spec)]

@@ -36,6 +36,7 @@ from edgekit.features.spec import (
     RollingStat,
     Spectrum,
     TiltSource,
+    scale_tof_pixel,
 )
 from edgekit.features.windows import (
     SlidingCorrelation,
@@ -225,8 +226,10 @@ class StreamingFeatures:
             for name, value in zip(catalog.TOF_STATS, _tof_stats(valid, len(pixels))):
                 out[f"tof_{s + 1}_{name}"] = value
             if self.spec.families.raw is not None and self.spec.families.raw.tof_pixels:
+                scaled = self.spec.families.raw.tof_scaling
                 for p, v in enumerate(pixels):
-                    out[f"tof_{s + 1}_v{p}"] = v if TOF_RANGE.contains(v) else -1.0
+                    kept = v if TOF_RANGE.contains(v) else -1.0
+                    out[f"tof_{s + 1}_v{p}"] = scale_tof_pixel(kept) if scaled else kept
         for k, name in enumerate(inp.extra):
             v = x[self._extra_at + k]
             if EXTRA_RANGE.contains(v):

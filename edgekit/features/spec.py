@@ -117,6 +117,9 @@ SPECTRUM_FLOOR = 1e-9
 # dominant one): exact ties are common (one nonzero sample in a window has a flat spectrum) and
 # float rounding must not pick among them
 DOMINANT_TIE = 1e-4
+# the sensors an output can come from (`FeatureSpec.modalities`): IMU is always present, the
+# thermopiles and ToF sensors are absent from about half the CMI test sequences
+IMU, THM, TOF = "imu", "thm", "tof"
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,20 @@ def _range_arrays(inputs: InputSpec) -> tuple[np.ndarray, np.ndarray, slice]:
 @dataclass(frozen=True)
 class RawPassthrough:
     tof_pixels: bool = False  # also pass the 64 pixels of every ToF sensor through
+    # the public CMI notebook's ToF scaling of those pixels, before standardisation
+    # (`scale_tof_pixel`): no return (written -1) -> 10 and 0 -> -10; needs tof_pixels
+    tof_scaling: bool = False
+
+
+TOF_SCALED_NO_RETURN, TOF_SCALED_ZERO = 10.0, -10.0  # EK_TOF_SCALED_* in the C bridge
+
+
+def scale_tof_pixel(value: float) -> float:
+    """A passed-through ToF pixel (valid 0..254, missing written as -1) under `tof_scaling`:
+    far from both the valid distances and each other once standardised, as the notebook had it."""
+    if value == TOF_NO_RETURN:
+        return TOF_SCALED_NO_RETURN
+    return TOF_SCALED_ZERO if value == 0.0 else value
 
 
 @dataclass(frozen=True)
@@ -322,6 +339,7 @@ class Families:
 # Families added after SPEC_FORMAT 1, with their "off" value: serialised only when on, so every
 # spec that does not use them keeps the hash (and the JSON) it had before they existed.
 LATER_FAMILIES: dict[str, Any] = {"jerk_magnitude": False, "spectrum": []}
+LATER_OPTIONS: dict[str, dict[str, Any]] = {"raw": {"tof_scaling": False}}  # the same for options of a family
 
 
 @with_config(FORBID)  # unknown keys are errors, in every object nested in a spec
@@ -350,6 +368,25 @@ class FeatureSpec:
     def units(self) -> tuple[str, ...]:
         return tuple(unit for _, unit in catalog.feature_table(self))
 
+    def modalities(self) -> tuple[str, ...]:
+        """The sensor each output reads, in `names()` order: `THM` when it reads a thermopile,
+        `TOF` when it reads a time-of-flight sensor (ToF wins for an output that reads both), else
+        `IMU` (acc, rot, gyro and extra pass-through channels: what every sequence has). Models
+        route outputs to their sensor branch by it, and an IMU-only sequence is one whose `THM`
+        and `TOF` outputs all hold their missing values."""
+        inputs = self.inputs
+        thm = {f"thm_{k}" for k in range(1, len(inputs.thm) + 1)}
+        thm |= {f"{name}_missing" for name in thm} | ({f"thm_{s}" for s in catalog.THM_STATS} if inputs.thm else set())
+        tof = {f"tof_{k}_{s}" for k in range(1, inputs.tof_sensors + 1) for s in catalog.TOF_STATS}
+        tof |= set(inputs.tof_columns())
+
+        def reads(name: str, signals: set[str]) -> bool:
+            # an output is its signal, or named after it: `<signal>_<suffix>` (jerk, rolling,
+            # energy, spectra, ...) or, as a correlation's second signal, `<a>_<signal>_corr<w>`
+            return any(name == s or name.startswith(s + "_") or f"_{s}_corr" in name for s in signals)
+
+        return tuple(TOF if reads(n, tof) else THM if reads(n, thm) else IMU for n in self.names())
+
     # --- identity and serialisation ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         plain = to_plain(self)
@@ -358,6 +395,11 @@ class FeatureSpec:
         for name, off in LATER_FAMILIES.items():
             if plain["families"].get(name) == off:
                 del plain["families"][name]
+        for family, options in LATER_OPTIONS.items():
+            table = plain["families"].get(family)
+            for name, off in options.items() if isinstance(table, dict) else ():
+                if table.get(name) == off:
+                    del table[name]
         return {"format": SPEC_FORMAT, **plain}
 
     @classmethod

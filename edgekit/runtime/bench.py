@@ -29,6 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.export import names
 from edgekit.formatting import format_bytes
 from edgekit.numeric import distribution
 from edgekit.runtime.machine import machine_info, usable_memory_bytes
@@ -93,8 +94,11 @@ def _feeds(session: ModelSession, batch: int, length: int, rng: np.random.Genera
         x = rng.standard_normal((batch, channels)).astype(np.float32)
         return {meta.inputs[0]: x, **dict(zip(meta.inputs[1:], session.init_state(batch)))}
     feeds = {meta.inputs[0]: rng.standard_normal((batch, length, channels)).astype(np.float32)}
-    if len(meta.inputs) > 1:
-        feeds[meta.inputs[1]] = np.ones((batch, length), dtype=bool)
+    for name in meta.inputs[1:]:
+        if name == names.DEMOGRAPHICS:  # a teacher that reads the subject's demographics once per window
+            feeds[name] = rng.standard_normal((batch, len(session.demographics))).astype(np.float32)
+        else:
+            feeds[name] = np.ones((batch, length), dtype=bool)
     return feeds
 
 

@@ -3,17 +3,21 @@
 Torch-free (the device host has onnxruntime and numpy only). The session reads the file's
 `metadata_props` (`edgekit.runtime.metadata`), refuses a model whose feature-spec hash differs
 from the one the caller's feature source computes (the C bridge or the Python reference), and
-turns a missing, corrupt or foreign file into one `EdgekitError` line.
+turns a missing, corrupt or foreign file into one `EdgekitError` line. A window model trained with
+per-sequence demographics has a `demographics (batch, columns)` input (raw values; the columns are
+`ModelSession.demographics`, from the file's metadata).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.export import names
 from edgekit.runtime.metadata import KIND_STEP, ModelMetadata, check_siblings, read_metadata
 
 CPU_PROVIDER = "CPUExecutionProvider"
@@ -67,6 +71,12 @@ class ModelSession:
         if list(self.metadata.inputs) != graph_inputs or list(self.metadata.outputs) != graph_outputs:
             raise EdgekitError(f"{self.path}: metadata names inputs {list(self.metadata.inputs)} / outputs "
                                f"{list(self.metadata.outputs)} but the graph has {graph_inputs} / {graph_outputs}")
+        custom = self.session.get_modelmeta().custom_metadata_map
+        self.demographics: tuple[str, ...] = tuple(json.loads(custom.get(names.DEMOGRAPHICS_KEY, "[]")))
+        if (names.DEMOGRAPHICS in graph_inputs) != bool(self.demographics):
+            raise EdgekitError(f"{self.path}: the graph {'has' if names.DEMOGRAPHICS in graph_inputs else 'lacks'} a "
+                               f"{names.DEMOGRAPHICS} input but its metadata names {len(self.demographics)} "
+                               f"demographics columns ({names.DEMOGRAPHICS_KEY}); re-export the model")
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -83,19 +93,32 @@ class ModelSession:
                                f"{len(self.metadata.channels)} ({', '.join(self.metadata.channels[:4])}, ...)")
         return x
 
-    def run(self, features: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        """`(B, T, C)` raw features (and a `(B, T)` bool mask if the model takes one) → `(B, K)` logits."""
+    def run(self, features: np.ndarray, mask: np.ndarray | None = None,
+            demographics: np.ndarray | None = None) -> np.ndarray:
+        """`(B, T, C)` raw features (and a `(B, T)` bool mask if the model takes one, `(B, D)` raw
+        demographics in `self.demographics` order if it takes them) → `(B, K)` logits."""
         if self.is_step_model:
             raise EdgekitError(f"{self.path}: a step model; call step() one sample at a time")
         x = self._check_channels(features)
         if x.ndim != 3:
             raise EdgekitError(f"{self.path}: features must be (batch, time, channels), got shape {x.shape}")
         feeds = {self.metadata.inputs[0]: x}
-        if len(self.metadata.inputs) > 1:
-            if mask is None:
-                mask = np.ones(x.shape[:2], dtype=bool)
-            feeds[self.metadata.inputs[1]] = np.asarray(mask, dtype=bool)
+        for name in self.metadata.inputs[1:]:
+            if name == names.DEMOGRAPHICS:
+                feeds[name] = self._check_demographics(demographics, len(x))
+            else:  # the padding mask
+                feeds[name] = np.ones(x.shape[:2], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         return self.session.run([self.metadata.outputs[0]], feeds)[0]
+
+    def _check_demographics(self, demographics: np.ndarray | None, batch: int) -> np.ndarray:
+        if demographics is None:
+            raise EdgekitError(f"{self.path}: the model takes demographics ({', '.join(self.demographics)}); "
+                               "none were given")
+        d = np.asarray(demographics, dtype=np.float32)
+        if d.shape != (batch, len(self.demographics)):
+            raise EdgekitError(f"{self.path}: demographics have shape {d.shape}; expected ({batch}, "
+                               f"{len(self.demographics)}): {', '.join(self.demographics)} per window")
+        return d
 
     def init_state(self, batch_size: int = 1) -> list[np.ndarray]:
         return [np.zeros((batch_size, *shape), dtype=np.float32) for shape in self.metadata.state_shapes]

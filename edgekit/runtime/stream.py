@@ -14,6 +14,10 @@ Predictions are emitted every `hop` samples (`window_length // 4` by default) an
 each sequence (`final=True`); smoothing (`smoothing.py`) acts on the emitted predictions. A new
 `sequence_id` (or a gap-restart segment, see `sources.py`) resets the bridge and the model state.
 
+A window model trained with per-sequence demographics takes them once per stream
+(`Streamer(..., demographics={"age": 12, ...})`, the CLI's `--demographics k=v,...`); every key the
+model names is required, unknown keys are refused.
+
 The bridge is built from the feature spec stored in the model; the model's recorded spec hash must
 equal the hash the bridge computes (a spec from an older or newer edgekit, or a `spec=` override
 for the device's own bridge, is refused naming both). Latency is measured per sample from the
@@ -25,7 +29,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -103,11 +107,60 @@ def bridge_for(meta: ModelMetadata, where: str, spec=None, handedness: int = 1):
     return bridge
 
 
+def parse_demographics(text: str) -> dict[str, float]:
+    """`"age=12,sex=1,height_cm=150"` → `{"age": 12.0, ...}` (the `--demographics` syntax)."""
+    values: dict[str, float] = {}
+    for item in (part.strip() for part in text.split(",")):
+        key, sep, value = (s.strip() for s in item.partition("="))
+        if not sep or not key:
+            raise EdgekitError(f"--demographics: {item!r} is not KEY=VALUE; expected e.g. age=12,sex=1,height_cm=150")
+        if key in values:
+            raise EdgekitError(f"--demographics: {key} is given twice; expected each key once")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not np.isfinite(number):
+            raise EdgekitError(f"--demographics: {key}={value!r}; expected a finite number")
+        values[key] = number
+    return values
+
+
+def wearer_hand(handedness: int | None, demographics: Mapping[str, float] | None) -> int:
+    """The bridge's hand: `handedness` as given, else the demographics' (one fact, given once), else right."""
+    hand = (demographics or {}).get("handedness")
+    if hand is not None and hand not in (0, 1):
+        raise EdgekitError(f"--demographics: handedness={hand:g}; expected 0 (left) or 1 (right)")
+    if handedness is not None and hand is not None and int(hand) != handedness:
+        raise EdgekitError(f"--handedness {handedness} but --demographics handedness={hand:g}; expected the same hand "
+                           "(or give it once)")
+    return handedness if handedness is not None else int(hand) if hand is not None else 1
+
+
+def demographics_vector(columns: tuple[str, ...], given: Mapping[str, float] | None, where: str) -> np.ndarray | None:
+    """`(1, D)` raw demographics in the model's column order; None for a model that takes none."""
+    if not columns:
+        if given:
+            raise EdgekitError(f"{where}: the model takes no demographics, but --demographics gives "
+                               f"{', '.join(given)}; remove --demographics")
+        return None
+    given = dict(given or {})
+    unknown = [k for k in given if k not in columns]
+    if unknown:
+        raise EdgekitError(f"{where}: unknown demographics {', '.join(unknown)}; the model expects "
+                           f"{', '.join(columns)}")
+    missing = [c for c in columns if c not in given]
+    if missing:
+        raise EdgekitError(f"{where}: the model takes demographics; missing {', '.join(missing)}: pass "
+                           f"--demographics {','.join(f'{c}=...' for c in columns)}")
+    return np.array([[given[c] for c in columns]], dtype=np.float32)
+
+
 class Streamer:
     """One model, one stream at a time; `push` a sample, `finish` a sequence, or `run` an event stream."""
 
     def __init__(self, model: str | Path, options: StreamOptions = StreamOptions(), *, spec=None,
-                 handedness: int = 1):
+                 handedness: int = 1, demographics: Mapping[str, float] | None = None):
         self.path = Path(model)
         self.options = options
         self.meta = read_metadata(self.path)
@@ -115,6 +168,8 @@ class Streamer:
         self._bridges = {handedness: bridge_for(self.meta, str(self.path), spec, handedness)}
         self.bridge = self._bridges[handedness]
         self.session = ModelSession(self.path, expected_spec_hash=self.bridge.spec_hash, threads=options.threads)
+        self.demographics = demographics_vector(self.session.demographics, demographics, str(self.path))
+        self._run_inputs = {} if self.demographics is None else {"demographics": self.demographics}
         missing = [c for c in self.meta.channels if c not in self.bridge.names]
         if missing:
             raise EdgekitError(f"{self.path}: model channels {missing[:5]} are not features the bridge computes")
@@ -194,7 +249,7 @@ class Streamer:
         end = self._count % self.window
         window = self._ring[:n] if self._count <= self.window else np.concatenate(
             [self._ring[end:], self._ring[:end]])
-        self._logits, self._logits_at = self.session.run(window[None])[0], self._count
+        self._logits, self._logits_at = self.session.run(window[None], **self._run_inputs)[0], self._count
         self.model_runs += 1
 
     def finish(self) -> Prediction | None:

@@ -6,6 +6,9 @@ RIGHT-padded (real steps first, then zeros); `target` `(B, K)` soft labels; `rec
 
 1. mirror: with prob `mirror_p` take the sample from `x_mirrored` (the same batch's features from
    handedness-mirrored raw data, prepared by the loop), and its recon target from `recon_mirrored`.
+   Then modality dropout (prob `modality_dropout_p`, as strong CMI solutions did): the whole
+   sequence loses its thermopiles and ToF sensors, every real step of their channels set to
+   `sensor_fill` (the values a recorded IMU-only sequence has: `modalities.sensor_fill`).
 2. shift: with prob `shift_p` move the recording start by s ∈ [−shift_max, shift_max] steps:
    s > 0 prepends s copies of the first real step (an earlier start, sensor still), s < 0 drops the
    first |s| steps. The END is kept (CMI gestures sit at the end of a sequence); a result longer
@@ -79,6 +82,7 @@ class AugmentConfig:
     manifold_mixup_p: Probability = 0.0
     manifold_mixup_alpha: PositiveFloat = 2.0  # Verma et al.'s default
     manifold_mixup_layers: tuple[str, ...] = ()  # candidate submodule names; each model uses those it has
+    modality_dropout_p: Probability = 0.0  # drop a sequence's thermopile + ToF channels (CMI: IMU-only test half)
 
     def __post_init__(self) -> None:
         check(self)
@@ -108,9 +112,13 @@ def _gather_time(x: Tensor, index: Tensor) -> Tensor:
 class Augmenter:
     """Apply `AugmentConfig` to a batch: `(x, mask, target, recon_target)` in and out (module docs)."""
 
-    def __init__(self, cfg: AugmentConfig, generator: torch.Generator | None = None):
+    def __init__(self, cfg: AugmentConfig, generator: torch.Generator | None = None,
+                 sensor_fill: Tensor | np.ndarray | None = None):
+        """`sensor_fill` `(C,)`: what modality dropout writes into each thermopile/ToF channel,
+        NaN on the channels it keeps (`modalities.sensor_fill`)."""
         self.cfg = cfg
         self.generator = generator
+        self.sensor_fill = None if sensor_fill is None else torch.as_tensor(sensor_fill, dtype=torch.float32)
         self._gen: torch.Generator | None = generator
 
     # --- random draws, all on the batch's device --------------------------------------------------
@@ -154,6 +162,8 @@ class Augmenter:
                                f"for {x.shape[0]} samples")
         if cfg.mirror_p > 0:
             x, recon_target = self._mirror(x, mask, x_mirrored, recon_target, recon_mirrored)
+        if cfg.modality_dropout_p > 0:
+            x = self._drop_sensors(x, mask)
         if cfg.shift_p > 0 and cfg.shift_max > 0:
             x, mask, recon_target = self._shift(x, mask, recon_target)
         if cfg.stretch_p > 0:
@@ -200,6 +210,20 @@ class Augmenter:
         if recon_target is not None:
             recon_target = torch.where(pick[:, None, None], recon_mirrored.to(recon_target.dtype), recon_target)
         return x, recon_target
+
+    def _drop_sensors(self, x, mask):
+        fill = self.sensor_fill
+        if fill is None or not bool(torch.isfinite(fill).any()):
+            raise EdgekitError("train.augment.modality_dropout_p > 0 drops the thermopile and ToF channels, and "
+                               "none were given (the features have none); expected data with thermopile/ToF "
+                               "channels or modality_dropout_p = 0")
+        if fill.shape != (x.shape[-1],):
+            raise EdgekitError(f"sensor_fill has shape {tuple(fill.shape)}; expected one value per channel "
+                               f"({x.shape[-1]},)")
+        fill = fill.to(device=x.device, dtype=x.dtype)
+        pick = self._chosen(self.cfg.modality_dropout_p, mask.sum(1))
+        drop = (pick[:, None] & mask).unsqueeze(-1) & torch.isfinite(fill)
+        return torch.where(drop, torch.nan_to_num(fill), x)  # padded steps stay 0
 
     def _resample(self, x, mask, recon_target, pick, index_fn):
         """Shared by shift and stretch: `index_fn` gives new lengths and per-step source positions

@@ -1,7 +1,7 @@
 """Typed recipe: the dataclasses a `recipes/**.toml` file is read into.
 
 One TOML table per section (`[data]`, `[features]`, `[teachers]`, `[student]`, `[train]`,
-`[distill]`, `[device]`); `[train]` nests the optimizer (`[train.optim]`), losses
+`[distill]`, `[device]`, `[logging]`); `[train]` nests the optimizer (`[train.optim]`), losses
 (`[train.loss]`) and augmentations (`[train.augment]`), whose dataclasses live next to the code
 that reads them (`schedule.py`, `losses.py`, `augment.py`). Fields typed `Literal[...]` are
 choices and ranges sit on the fields: `edgekit.config_io` reads a recipe, and an error names the
@@ -45,6 +45,9 @@ class DataConfig:
     # counter, a UEA .ts file (assumed 1 Hz otherwise); None = from the file
     sample_rate_hz: PositiveFloat | None = None
     columns: TableColumns | None = None  # long tables: which column plays which role; None = the defaults
+    # per-sequence demographics (the loader's per-subject table: CMI, the simulator) fed to the models
+    # that take them (the teachers; `train/demographics.py`): "auto" = when the data has them
+    demographics: Literal["auto", "none"] = "auto"
 
 
 @dataclass
@@ -71,6 +74,13 @@ class TeachersConfig:
     # log-probabilities; "logistic": multinomial logistic regression on the members' OOF log-probs
     stacking: Literal["nonneg_logloss", "logistic"] = "nonneg_logloss"
     tta_shifts: list[NonNegativeInt] = field(default_factory=list)  # extra views dropping the first s samples
+    # more test-time views, averaged like the shifts (`tta.py`): "mirror" = the
+    # handedness-mirrored sequence (CMI schema, a spec with mirror = true); "flip" = every input
+    # sign-flipped, x -> -x (G2Net; raw channels only, for tasks symmetric under it). Off by default:
+    # measured (issue 14), mirror was neutral on the simulator with train.augment.mirror_p = 0.5 and
+    # cost ~0.08 CMI score without; flip cost ~0.1 on raw simulator channels and 73 points of UCI-HAR
+    # accuracy (gravity's direction tells activities apart: neither task is symmetric under it)
+    tta: list[Literal["mirror", "flip"]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.members]
@@ -101,6 +111,10 @@ class DistillConfig:
     # "oof": the ensemble's fixed out-of-fold soft labels; "function_matching": every saved fold model
     # run on the very (augmented) batch the student sees, every step (`online_teacher.py`)
     mode: Literal["oof", "function_matching"] = "oof"
+    # G2Net's pseudo-label rounds (needs --unlabeled): each round the teachers label the unlabelled
+    # sequences and every fold is retrained with the confident ones added to its training part;
+    # the student then learns from the last round's teachers (`run.py`)
+    pseudo_rounds: NonNegativeInt = 0
 
 
 @dataclass
@@ -160,6 +174,18 @@ class DeviceConfig:
     threads: int = 0  # torch CPU threads; 0 = torch's default
 
 
+@dataclass
+class LoggingConfig:
+    """`[logging]`: the experiment logs each stage writes from the loop's progress events
+    (`logs.py`). TensorBoard and MLflow need their extras (`edgekit[tensorboard]`, `edgekit[mlflow]`)."""
+
+    csv: bool = True  # <stage folder>/log.csv, one row per optimizer step
+    tensorboard: bool = False  # <stage folder>/tensorboard/ event files
+    mlflow: bool = False  # one MLflow run per command, a nested run per stage
+    mlflow_tracking_uri: str = ""  # "" = MLflow's default (MLFLOW_TRACKING_URI, else its local store)
+    mlflow_experiment: str = ""  # "" = the recipe's name
+
+
 @with_config(FORBID)  # unknown keys are errors, in every table nested in a recipe
 @dataclass
 class Recipe:
@@ -172,6 +198,7 @@ class Recipe:
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     device: DeviceConfig = field(default_factory=DeviceConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     def __post_init__(self) -> None:
         if self.student.valid_fraction == 0 and (self.train.patience > 0 or self.train.plateau.patience > 0):

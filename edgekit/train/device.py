@@ -79,8 +79,8 @@ class _TrainForward(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.model.forward_train(x, mask)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, **kwargs) -> dict[str, torch.Tensor]:
+        return self.model.forward_train(x, mask, **kwargs)  # demographics= for the teachers that take them
 
 
 def train_forward(model: torch.nn.Module, device: torch.device, *, compile: bool = False,

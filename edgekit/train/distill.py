@@ -20,7 +20,8 @@ and λ come from `[distill]` (λ defaults to the student's own `physics_weight`)
 Pseudo-labels (`--unlabeled`): the ensemble labels extra sequences; those it is at least
 `distill.pseudo_min_confidence` sure of join the training set with the ensemble's distribution as
 their soft (class) target and, under `oof`, their teacher logits (under function matching the
-online teachers give those, as for every sequence).
+online teachers give those, as for every sequence). With `distill.pseudo_rounds` the teachers are
+first retrained on them, round by round (`run.py`), and the last round's teachers label them here.
 
 Validation: `student.valid_fraction` of the training sequences (subject-grouped when the data has
 enough subjects, else label-stratified: `validation_split`) is held out of the student's
@@ -35,7 +36,7 @@ the gain of distillation is always measured against a like-for-like baseline.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -116,16 +117,12 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
 
     train_idx, valid_idx, split = validation_split(data.train.labels, data.train_subjects,
                                                    recipe.student.valid_fraction, seed)
-    arrays = data.train.subset(train_idx)
-    targets = np.eye(k, dtype=np.float32)[arrays.labels]
     distilled = teacher_oof is not None
+    arrays, targets = with_pseudo_labelled(data.train.subset(train_idx), k, extra if distilled else None)
     mode = dcfg.mode if distilled else "none"
     teacher = teacher_oof[train_idx] if mode == "oof" else None
-    if extra is not None and distilled and len(extra[0]):
-        ex_arrays, ex_logp = extra
-        arrays = _concat(arrays, ex_arrays)
-        targets = np.concatenate([targets, np.exp(ex_logp).astype(np.float32)])
-        teacher = np.concatenate([teacher, ex_logp]) if teacher is not None else None
+    if teacher is not None and extra is not None and len(extra[0]):
+        teacher = np.concatenate([teacher, extra[1]])  # under `oof`, the ensemble's distribution is both
     online = None
     if mode == "function_matching":
         from edgekit.train.online_teacher import OnlineTeacher
@@ -144,7 +141,7 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
                       amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
                       physics_index=tuple(getattr(model, "recon_index", ())) if physics > 0 else (),
                       monitor=monitored_metric(recipe.train.monitor, data.class_names) if valid_t is not None else "",
-                      teacher_fn=online)
+                      teacher_fn=online, sensor_fill=data.sensor_fill)
     score = (lambda y, z: quick_scores(y, z, data.class_names)) if valid_t is not None else None
     started = time.perf_counter()
     result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
@@ -182,10 +179,24 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
     return StudentResult(student.name, tests, report, result.history)
 
 
+def with_pseudo_labelled(arrays: Arrays, num_classes: int,
+                         extra: tuple[Arrays, np.ndarray] | None) -> tuple[Arrays, np.ndarray]:
+    """`(arrays, soft targets)` of a training part: its labelled sequences (one-hot targets) and,
+    after them, the pseudo-labelled ones of `extra` (their target: the ensemble's distribution).
+    Used for the student and for the teacher folds of pseudo-label rounds; callers pass only a
+    training part, so pseudo-labelled sequences never reach a validation part."""
+    targets = np.eye(num_classes, dtype=np.float32)[arrays.labels]
+    if extra is None or not len(extra[0]):
+        return arrays, targets
+    ex_arrays, ex_logp = extra
+    return _concat(arrays, ex_arrays), np.concatenate([targets, np.exp(ex_logp).astype(np.float32)])
+
+
 def _concat(a: Arrays, b: Arrays) -> Arrays:
-    mirrored = None
-    if a.x_mirrored is not None:
-        # unlabelled data has no mirrored features: use the sequence itself (mirroring is then a no-op)
-        mirrored = np.concatenate([a.x_mirrored, b.x_mirrored if b.x_mirrored is not None else b.x])
-    return Arrays(np.concatenate([a.x, b.x]), np.concatenate([a.mask, b.mask]), np.concatenate([a.labels, b.labels]),
-                  mirrored)
+    joined = {}
+    for f in fields(Arrays):
+        first, second = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "x_mirrored" and first is not None and second is None:
+            second = b.x  # unlabelled data without mirrored features: the sequence itself (mirroring is a no-op)
+        joined[f.name] = np.concatenate([first, second]) if first is not None and second is not None else None
+    return Arrays(**joined)

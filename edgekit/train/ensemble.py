@@ -11,6 +11,8 @@ fold's recorded inputs match the command's; see `stages.py`).
 
 Logits are stored as log-probabilities (log-softmax), so averaging over folds and members is a
 geometric mean of probabilities, and "plain averaging" is exactly the stacker with equal weights.
+A fold's predictions (its held-out fold, the test sets, new sequences) average its test-time views
+the same way: `teachers.tta_shifts` and `teachers.tta` (mirror, sign flip: `tta.py`).
 
 Stacking (fitted on OOF only; reported against plain averaging on OOF and on every test set):
 - `nonneg_logloss`: non-negative weights w over members minimising the OOF log-loss of
@@ -31,12 +33,15 @@ import numpy as np
 from edgekit.io import atomic_path, write_json_atomic
 from edgekit.rundir import RunDir, load_model, save_model
 from edgekit.train.config import ModelConfig, Recipe, stage_budget
+from edgekit.train.demographics import columns_of, member_options
+from edgekit.train.distill import with_pseudo_labelled
 from edgekit.train.fingerprint import record_model
 from edgekit.train.recipe import model_options
-from edgekit.train.loop import FitOptions, ProgressFn, fit, predict
+from edgekit.train.loop import FitOptions, ProgressFn, fit
 from edgekit.train.prepare import Prepared
 from edgekit.train.scoring import binary_classes, full_report, log_probs, monitored_metric, quick_scores, summary
-from edgekit.train.tensors import Arrays, SequenceTensors
+from edgekit.train.tensors import Arrays, Scaler, SequenceTensors
+from edgekit.train.tta import predict_views
 
 DONE = "done.json"
 
@@ -118,7 +123,10 @@ class EnsembleResult:
 
 def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[ModelConfig], *, device,
                    resume: bool = False, on_progress: ProgressFn | None = None,
-                   fingerprint: str | None = None) -> EnsembleResult:
+                   fingerprint: str | None = None, extra: tuple[Arrays, np.ndarray] | None = None,
+                   tag: str = "") -> EnsembleResult:
+    """`extra`: pseudo-labelled sequences (arrays, ensemble log-probs) that join every fold's
+    training part, never its validation part (a pseudo-label round); `tag` prefixes stage names."""
     from edgekit.models import count_macs, count_params, create_model
     from edgekit.train.losses import Objective
 
@@ -132,10 +140,10 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
         fold_reports = []
         for fold, (tr, va) in enumerate(data.folds):
             folder = run.member_fold(member.name, fold)
-            stage = f"{member.name} fold {fold + 1}/{len(data.folds)}"
+            stage = f"{tag}{member.name} fold {fold + 1}/{len(data.folds)}"
             if not (folder / DONE).exists():
                 _train_fold(recipe, data, member, folder, tr, va, objective, score, device, resume, stage,
-                            on_progress, seed=recipe.seed + 1000 * mi + fold)
+                            on_progress, seed=recipe.seed + 1000 * mi + fold, extra=extra)
             oof[va] = np.load(RunDir.logits_in(folder, "val"))
             fold_tests.append({name: np.load(RunDir.logits_in(folder, name)) for name in data.tests})
             fold_reports.append(_read_json(folder / DONE))
@@ -145,7 +153,7 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
         _save_npy(RunDir.logits_in(run.teachers / member.name, "oof"), oof)
         for name, logits in tests.items():
             _save_npy(RunDir.logits_in(run.teachers / member.name, name), logits)
-        model = create_model(member.name, in_chs=len(data.channels), num_classes=k_classes, **model_options(member.name, member.options))
+        model = create_model(member.name, in_chs=len(data.channels), num_classes=k_classes, **_member_options(member, data))
         member_reports[member.name] = {
             "options": member.options, "params": count_params(model),
             "macs": count_macs(model, len(data.channels), recipe.data.length),
@@ -214,58 +222,68 @@ def load_ensemble(teacher_run: RunDir, data: Prepared) -> EnsembleResult:
 
 
 def predict_ensemble(teacher_run: RunDir, arrays: Arrays, num_classes: int, *, device, batch_size: int,
-                     tta_shifts: tuple[int, ...] = (), kind: str = "stacked") -> np.ndarray:
+                     tta_shifts: tuple[int, ...] = (), kind: str = "stacked", tta: tuple[str, ...] = (),
+                     scaler: Scaler | None = None) -> np.ndarray:
     """Log-probabilities of the saved fold models on new sequences (pseudo-labels): each
     member's folds averaged, then the members combined by the stacker (or plain averaging)."""
     meta = teacher_run.read_json(teacher_run.ensemble)
-    tensors = SequenceTensors(arrays, num_classes, targets=np.zeros((len(arrays), num_classes), np.float32))
     member_logp = []
     for name in meta["members"]:
         folds = []
         for fold in range(meta["folds"]):
             model = load_model(teacher_run.member_fold(name, fold))
-            folds.append(log_probs(predict(model, tensors, batch_size, device, tta_shifts=tta_shifts)))
+            folds.append(predict_views(model, arrays, num_classes, batch_size, device, tta_shifts=tta_shifts, tta=tta,
+                                       scaler=scaler))
         member_logp.append(log_probs(np.mean(folds, axis=0)))
     stacker = Stacker.from_dict(meta["stacker"]) if kind == "stacked" else Stacker.average(len(member_logp), num_classes)
     return stacker(member_logp)
 
 
 def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, va, objective, score, device,
-                resume: bool, stage: str, on_progress, seed: int) -> None:
+                resume: bool, stage: str, on_progress, seed: int, extra=None) -> None:
     from edgekit.models import create_model
 
     checkpoint = RunDir.checkpoint_in(folder)
     if checkpoint.exists() and not resume:
         checkpoint.unlink()  # a fresh run: do not silently continue someone else's half-trained fold
     k = data.num_classes
-    train_t = SequenceTensors(data.train.subset(tr), k)
+    train_arrays, targets = with_pseudo_labelled(data.train.subset(tr), k, extra)
+    train_t = SequenceTensors(train_arrays, k, targets=targets)
     valid_t = SequenceTensors(data.train.subset(va), k)
     import torch
 
     torch.manual_seed(seed)  # the initial weights
-    model = create_model(member.name, in_chs=len(data.channels), num_classes=k, **model_options(member.name, member.options))
+    options = _member_options(member, data)
+    model = create_model(member.name, in_chs=len(data.channels), num_classes=k, **options)
     epochs, max_steps = stage_budget(recipe.train, recipe.teachers.epochs, recipe.teachers.max_steps)
     opts = FitOptions(epochs=epochs, max_steps=max_steps, seed=seed, device=device, stage=stage,
                       amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
-                      monitor=monitored_metric(recipe.train.monitor, data.class_names))
+                      monitor=monitored_metric(recipe.train.monitor, data.class_names), sensor_fill=data.sensor_fill)
     started = time.perf_counter()
     result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
-    tta = tuple(recipe.teachers.tta_shifts)
+    views = {"tta_shifts": recipe.teachers.tta_shifts, "tta": recipe.teachers.tta, "scaler": data.scaler}
     bs = recipe.train.eval_batch_size
-    _save_npy(RunDir.logits_in(folder, "val"), log_probs(predict(result.model, valid_t, bs, device, recipe.device.amp, tta)))
+    _save_npy(RunDir.logits_in(folder, "val"),
+              predict_views(result.model, data.train.subset(va), k, bs, device, recipe.device.amp, **views))
     for name, arrays in data.tests.items():
-        test_t = SequenceTensors(arrays, k, targets=np.zeros((len(arrays), k), np.float32))
-        _save_npy(RunDir.logits_in(folder, name), log_probs(predict(result.model, test_t, bs, device, recipe.device.amp, tta)))
-    save_model(folder, result.model.cpu(), member.name,
-               {"in_chs": len(data.channels), "num_classes": k, **model_options(member.name, member.options)})
+        _save_npy(RunDir.logits_in(folder, name), predict_views(result.model, arrays, k, bs, device, recipe.device.amp, **views))
+    save_model(folder, result.model.cpu(), member.name, {"in_chs": len(data.channels), "num_classes": k, **options})
     record_model(folder)
     kept = result.best_record  # the evaluation whose weights the fold keeps
-    write_json_atomic(folder / DONE, {"fold": stage, "train_sequences": int(len(tr)), "val_sequences": int(len(va)),
+    pseudo = {"pseudo_labelled": int(len(train_t) - len(tr))} if extra is not None else {}
+    write_json_atomic(folder / DONE, {"fold": stage, "train_sequences": int(len(train_t)), **pseudo,
+                                      "val_sequences": int(len(va)),
                                       "seconds": round(time.perf_counter() - started, 2),
                                       "train_samples_per_s": round(result.samples_per_s, 1),
                                       "peak_memory_gb": result.peak_memory_gb,
                                       "val": {k2[4:]: v for k2, v in kept.items() if k2.startswith("val_")},
                                       "stopping": result.stopping, "history": result.history})
+
+
+def _member_options(member: ModelConfig, data: Prepared) -> dict:
+    """The member's builder options, its layout taking the run's demographics when it has a layout."""
+    return member_options(member.name, model_options(member.name, member.options), len(data.channels),
+                          columns_of(data.scaler))
 
 
 def _labelled(arrays: Arrays) -> bool:

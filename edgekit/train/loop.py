@@ -43,6 +43,7 @@ from edgekit.errors import EdgekitError
 from edgekit.train.augment import Augmenter, manifold_hook, manifold_layers
 from edgekit.train.checkpoint import load_checkpoint, save_checkpoint
 from edgekit.train.config import TrainConfig
+from edgekit.train.demographics import demographics_width
 from edgekit.train.device import autocast, dist_env, train_forward
 from edgekit.train.ema import ModelEMA
 from edgekit.train.losses import Objective
@@ -63,7 +64,9 @@ class Progress:
     """One progress report. `kind`: "start" (a stage begins), "step", "epoch" (an evaluation
     point, its checkpoint written: with validation metrics when there is a validation set) or
     "end". `epoch` counts whole epochs done (0-based during "step"), `step` is the step within
-    the epoch, `total_steps` the stage's budget."""
+    the epoch, `total_steps` the stage's budget. A "step" carries every loss term of the step,
+    `lr` and `samples_per_s` (since the stage started or resumed); "start" carries the stage's
+    `folder` (its checkpoint's), where the experiment logs go (`logs.py`)."""
 
     kind: str
     stage: str
@@ -73,6 +76,7 @@ class Progress:
     steps_per_epoch: int = 0
     values: dict[str, float] = field(default_factory=dict)
     total_steps: int = 0
+    folder: Path | None = None
 
 
 ProgressFn = Callable[[Progress], None]
@@ -93,7 +97,9 @@ class FitOptions:
     monitor: str = ""  # the `score` key that chooses weights and stops early; "" = keep the last weights
     # function matching: `(x, mask) -> (B, K)` teacher logits of the augmented batch, replacing
     # logits carried by the dataset (it must carry none); deterministic, so resume stays exact
-    teacher_fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None
+    # (x, mask, demographics or None) -> teacher logits on the augmented view (function matching)
+    teacher_fn: Callable[[torch.Tensor, torch.Tensor | None, torch.Tensor | None], torch.Tensor] | None = None
+    sensor_fill: np.ndarray | None = None  # (C,) what modality dropout writes (`Prepared.sensor_fill`)
 
 
 @dataclass
@@ -156,7 +162,7 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     notify(Progress("start", opts.stage, step // steps_per_epoch, epochs, step % steps_per_epoch, steps_per_epoch,
-                    total_steps=budget))
+                    total_steps=budget, folder=opts.checkpoint.parent if opts.checkpoint is not None else None))
     started, seen, lr = time.perf_counter(), 0, cfg.optim.lr
     sums: dict[str, float] = {}  # training loss parts since the last evaluation point
     while step < budget and stopped is None:
@@ -169,21 +175,22 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
         batches = iter(loader(train, sampler))  # draws from torch's generator: before a mid-epoch restore
         if position > 0:  # resumed inside an epoch: continue the generators where the checkpoint left them
             _restore_rng(rng, augment_rng, device)
-        augmenter = Augmenter(cfg.augment, augment_rng)
+        augmenter = Augmenter(cfg.augment, augment_rng, sensor_fill=opts.sensor_fill)
         model.train()
         optimizer_train_mode(optimizer)
         for i, batch in enumerate(itertools.islice(batches, position, None), start=position):
             lr = lr_at(cfg.optim, step, budget, steps_per_epoch) * (tracker.lr_scale if tracker is not None else 1.0)
             set_lr(optimizer, lr)
-            x, mask, target, teacher, recon = _augmented(batch, augmenter, opts.physics_index, device)
+            x, mask, target, teacher, recon, demo = _augmented(batch, augmenter, opts.physics_index, device)
             if opts.teacher_fn is not None:
                 with torch.no_grad():
-                    teacher = opts.teacher_fn(x, mask)
+                    teacher = opts.teacher_fn(x, mask, demo)
             mix = augmenter.manifold_mix(mask, mixed_layers)
             if mix is not None:  # the hidden features' λ also blends what the loss compares them with
                 mask, target, teacher, recon = mix.mask, mix.blend(target), mix.blend(teacher), mix.blend(recon)
+                demo = mix.blend(demo)
             with autocast(device, opts.amp), manifold_hook(model, mix):
-                outputs = forward(x, mask)
+                outputs = forward(x, mask, **_demographics_input(model, demo))
             loss, parts = objective(outputs, target, teacher_logits=teacher, recon_target=recon, mask=mask)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -199,8 +206,9 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
             sums["steps"] = sums.get("steps", 0.0) + 1
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0.0) + v
-            notify(Progress("step", opts.stage, epoch, epochs, i + 1, steps_per_epoch, {"loss": parts["loss"], "lr": lr},
-                            total_steps=budget))
+            rate = seen / max(time.perf_counter() - started, 1e-9)
+            notify(Progress("step", opts.stage, epoch, epochs, i + 1, steps_per_epoch,
+                            {**parts, "lr": lr, "samples_per_s": rate}, total_steps=budget))
             if not _evaluates_at(step, budget, steps_per_epoch, cfg.eval_every_steps):
                 continue
             if env.enabled:
@@ -335,16 +343,26 @@ def _augmented(batch: dict[str, torch.Tensor], augmenter: Augmenter, physics_ind
                device: torch.device):
     x, mask, target = batch["x"].to(device), batch["mask"].to(device), batch["target"].to(device)
     teacher = batch["teacher"].to(device) if "teacher" in batch else None
+    demo = batch["demographics"].to(device) if "demographics" in batch else None
     x_mirrored = batch["x_mirrored"].to(device) if "x_mirrored" in batch else None
     index = list(physics_index)
     recon = x[..., index] if index else None
     recon_mirrored = x_mirrored[..., index] if index and x_mirrored is not None else None
     k = target.shape[1]
-    # teacher logits ride along with the labels so mixup/cutmix blend them with the same weights
-    joint = torch.cat([target, teacher], dim=1) if teacher is not None else target
+    # teacher logits and demographics ride along with the labels so mixup/cutmix blend them with the
+    # same weights (mirroring keeps a sequence's demographics: it changes the view, not the person)
+    riders = [t for t in (teacher, demo) if t is not None]
+    joint = torch.cat([target, *riders], dim=1) if riders else target
     x, mask, joint, recon = augmenter(x, mask, joint, x_mirrored=x_mirrored, recon_target=recon,
                                       recon_mirrored=recon_mirrored)
-    return x, mask, joint[:, :k], (joint[:, k:] if teacher is not None else None), recon
+    teacher_k = k + (teacher.shape[1] if teacher is not None else 0)
+    return (x, mask, joint[:, :k], (joint[:, k:teacher_k] if teacher is not None else None), recon,
+            (joint[:, teacher_k:] if demo is not None else None))
+
+
+def _demographics_input(model: torch.nn.Module, demo: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """The `demographics=` keyword for a model that takes them (`demographics.py`); students take none."""
+    return {"demographics": demo} if demo is not None and demographics_width(model) > 0 else {}
 
 
 @torch.no_grad()
@@ -359,11 +377,12 @@ def predict(model: torch.nn.Module, data: SequenceTensors, batch_size: int, devi
     for idx in eval_batches(len(data), batch_size):
         batch = collate(data[idx])
         x, mask = batch["x"].to(device), batch["mask"].to(device)
+        demo = _demographics_input(model, batch["demographics"].to(device) if "demographics" in batch else None)
         views = [_dropped_start(x, mask, s) for s in tta_shifts if s > 0]
         logits = []
         for vx, vm in [(x, mask), *views]:
             with autocast(device, amp):
-                logits.append(model(vx, vm).float())
+                logits.append(model(vx, vm, **demo).float())
         out.append(torch.stack(logits).mean(0).cpu())
     model.train(was_training)
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)

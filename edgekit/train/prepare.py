@@ -4,6 +4,8 @@ Steps: load (or simulate) the training data, cut windows if asked, pick the test
 split, a separate file, or held-out subjects), compute the causal features of the FeatureSpec,
 fit the per-channel scaler on the training sequences only, crop/pad to `data.length`, and make
 the subject-grouped folds. Everything the run directory records about the data comes from here.
+On data with thermopile/ToF channels the test set also gets its IMU-only and full-sensor views,
+and teachers with `layout = "spec"` get the spec's sensor-branch layout (`modalities.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from edgekit.data.folds import holdout_subjects, subject_folds
 from edgekit.data.windows import sliding_windows
 from edgekit.errors import EdgekitError
 from edgekit.features import FeatureSpec, features_for_dataset
+from edgekit.train import demographics
+from edgekit.train import modalities
 from edgekit.train.config import SIMULATOR, DataConfig, Recipe
 from edgekit.train.tensors import Arrays, Scaler, to_arrays
 
@@ -38,6 +42,7 @@ class Prepared:
     source: str
     info: dict = field(default_factory=dict)
     test_ids: dict[str, np.ndarray] = field(default_factory=dict)  # sequence ids per test split
+    sensor_fill: np.ndarray | None = None  # (C,) what modality dropout writes (`modalities.sensor_fill`)
 
     @property
     def num_classes(self) -> int:
@@ -73,14 +78,22 @@ def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
         raise EdgekitError(f"{cfg.source}: the training data has unlabelled sequences; expected labels for all")
 
     spec = feature_spec(recipe, train_ds)
+    modalities.resolve_layouts(recipe.teachers.members, spec)  # `layout = "spec"` becomes the spec's
+    tests.update(modalities.sensor_test_views(tests["test"], spec))  # IMU-only / full-sensor scores
     train_f = _features(train_ds, spec)
     scaler = Scaler.fit(train_f.sequences, train_f.channels)
-    mirrored = _mirrored_features(train_ds, spec) if recipe.train.augment.mirror_p > 0 else None
-    train = to_arrays(train_f.sequences, train_f.labels, scaler, cfg.length, cfg.keep, mirrored)
+    if cfg.demographics == "auto":
+        scaler = replace(scaler, demographics=demographics.fit_scaler(train_ds))
+    mirror_tta = "mirror" in recipe.teachers.tta  # every split needs its mirrored view
+    mirrored = _mirrored_features(train_ds, spec) if recipe.train.augment.mirror_p > 0 or mirror_tta else None
+    train = to_arrays(train_f.sequences, train_f.labels, scaler, cfg.length, cfg.keep, mirrored,
+                      demographics.scaled_rows(train_ds, scaler))
     test_arrays = {}
     for name, ds in tests.items():
         feats = _features(ds, spec)
-        test_arrays[name] = to_arrays(feats.sequences, feats.labels, scaler, cfg.length, cfg.keep)
+        test_arrays[name] = to_arrays(feats.sequences, feats.labels, scaler, cfg.length, cfg.keep,
+                                      _mirrored_features(ds, spec) if mirror_tta else None,
+                                      demographics=demographics.scaled_rows(ds, scaler))
     folds = subject_folds(train_ds.labels, train_ds.subjects, recipe.teachers.folds, recipe.teachers.fold_seed) \
         if needs_folds else []
     info = {
@@ -88,9 +101,13 @@ def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
         "test_sequences": {k: len(v) for k, v in tests.items()},
         "length_mean": float(train_ds.lengths.mean()), "length_max": int(train_ds.lengths.max()),
     }
+    if scaler.demographics is not None:
+        info["demographics"] = list(scaler.demographics.channels)
     return Prepared(train, test_arrays, train_ds.class_names, train_f.channels, spec, scaler,
                     train_ds.sequence_ids, train_ds.subjects, folds, cfg.source, info,
-                    {name: ds.sequence_ids for name, ds in tests.items()})
+                    {name: ds.sequence_ids for name, ds in tests.items()},
+                    sensor_fill=modalities.sensor_fill(spec, train_f.channels, scaler,
+                                                       required=recipe.train.augment.modality_dropout_p > 0))
 
 
 def _on_training_classes(ds: SequenceDataset, classes: tuple[str, ...], name: str) -> SequenceDataset:
@@ -112,13 +129,15 @@ def _on_training_classes(ds: SequenceDataset, classes: tuple[str, ...], name: st
 
 def prepare_unlabeled(path: str | Path, recipe: Recipe, prepared: Prepared) -> Arrays:
     """Extra sequences for distillation: features, the run's scaler and length; labels dropped."""
-    ds = load_source(str(path), None, recipe)
+    raw = ds = load_source(str(path), None, recipe)
     if prepared.spec is not None:
         ds = features_for_dataset(ds, prepared.spec)
     elif ds.channels != prepared.channels:
         raise EdgekitError(f"{path}: channels {list(ds.channels)[:6]}... differ from the training data's "
                            f"{list(prepared.channels)[:6]}...")
-    arrays = to_arrays(ds.sequences, np.full(len(ds), UNLABELLED), prepared.scaler, recipe.data.length, recipe.data.keep)
+    mirrored = _mirrored_features(raw, prepared.spec) if "mirror" in recipe.teachers.tta else None
+    arrays = to_arrays(ds.sequences, np.full(len(ds), UNLABELLED), prepared.scaler, recipe.data.length, recipe.data.keep,
+                       mirrored, demographics=demographics.scaled_rows(ds, prepared.scaler))
     return arrays
 
 
@@ -143,8 +162,9 @@ def _mirrored_features(ds: SequenceDataset, spec: FeatureSpec | None) -> list[np
     """Features of the handedness-mirrored recordings: the spec mirrors sequences marked
     left-handed, so flipping every sequence's handedness mirrors exactly the other ones."""
     if spec is None or not spec.mirror or "handedness" not in ds.extras:
-        raise EdgekitError("train.augment.mirror_p > 0 needs a feature spec with mirror = true and data with "
-                           "handedness (CMI schema); set train.augment.mirror_p = 0 for this data")
+        raise EdgekitError("train.augment.mirror_p > 0 and teachers.tta = ['mirror'] need a feature spec with mirror = "
+                           "true and data with handedness (CMI schema); set train.augment.mirror_p = 0 and remove "
+                           "'mirror' from teachers.tta for this data")
     flipped = replace(ds, extras={**ds.extras, "handedness": 1 - np.asarray(ds.extras["handedness"])})
     return features_for_dataset(flipped, spec).sequences
 

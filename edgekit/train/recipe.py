@@ -27,6 +27,10 @@ class RecipeError(EdgekitError):
     """A recipe key, value or model name is not valid; the message names the key."""
 
 
+# a teacher's `layout = "spec"`: its sensor branches from the run's feature spec (`modalities.py`)
+LAYOUT_FROM_SPEC = "spec"
+
+
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     """`path` is a TOML file or, when no such file exists, the name of a shipped recipe
     (`sim/quickstart` or `recipes/sim/quickstart.toml`: see `edgekit recipes list`)."""
@@ -171,7 +175,8 @@ def _check_model(cfg: ModelConfig, key: str, allowed: list[str], fail) -> None:
 def model_options(name: str, options: dict[str, Any], key: str = "options") -> dict[str, Any]:
     """Builder keyword arguments from plain TOML values: a table or a list of tables becomes the
     dataclass the builder's annotation names (e.g. resnet1d's `stages = [{out_chs = 32}, ...]`
-    → `tuple[ResNetStage, ...]`), so recipes never name classes or import paths."""
+    → `tuple[ResNetStage, ...]`), so recipes never name classes or import paths. A teacher's
+    `layout = "spec"` stays as it is: `prepare` replaces it by the feature spec's layout."""
     from edgekit.models import get_entry
 
     builder = get_entry(name).builder
@@ -179,7 +184,8 @@ def model_options(name: str, options: dict[str, Any], key: str = "options") -> d
         hints = get_type_hints(builder)
     except Exception:  # annotations that cannot be resolved: pass values through unchanged
         hints = {}
-    return {opt: parse(hints[opt], value, key=f"{key}.{opt}", error=RecipeError) if _has_dataclass(hints.get(opt))
+    return {opt: parse(hints[opt], value, key=f"{key}.{opt}", error=RecipeError)
+            if _has_dataclass(hints.get(opt)) and not (opt == "layout" and value == LAYOUT_FROM_SPEC)
             else value for opt, value in options.items()}
 
 

@@ -10,6 +10,16 @@ Teacher modes (`--teacher`):
 - a run directory: its ensemble's OOF/test logits and stacker are reused (same training data);
 - `none`: the student alone, same seed and loss without KD, so the gain of distillation shows.
 
+Pseudo-labels (`--unlabeled PATH`): the teachers label the unlabelled sequences and the confident
+ones join the student's training part. With `distill.pseudo_rounds = R` (G2Net) they first join
+the teachers': R times, the latest teachers label the sequences and every fold is trained again
+with them in its training part (never its validation part); the student learns from the last
+round (`stages.teacher_rounds` says where each round lives).
+
+Experiment logs (`logs.py`, `[logging]`): every stage's progress events are written to its
+`log.csv` (and TensorBoard/MLflow when enabled) before they reach `on_progress`; metrics.json's
+`logs` links them.
+
 Reuse and resume (`stages.py`): every stage (teacher fold, student) records a fingerprint of its
 inputs in `stage.json`. Before anything is written, the run directory is checked: a non-empty
 folder that is not a run, or a stage trained from other inputs, is refused in one line naming the
@@ -36,7 +46,7 @@ from edgekit.paths import ensure_writable_dir
 from edgekit.rundir import RunDir
 from edgekit.train.config import ModelConfig, Recipe
 from edgekit.train.loop import ProgressFn
-from edgekit.train.recipe import dump_recipe
+from edgekit.train.recipe import dump_recipe, recipe_to_dict
 
 TEACHER_MODES = ("ensemble", "none", "<teacher model name>", "<run dir>")
 StageFn = Callable[[str, dict], None]
@@ -60,11 +70,23 @@ def default_out(recipe: Recipe, teacher: str) -> Path:
 
 
 def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage: StageFn | None = None) -> dict:
+    from edgekit.train.logs import RunLoggers
+
+    # every stage's progress goes through the experiment logs (`logs.py`), then to `on_progress`
+    with RunLoggers(then=on_progress) as loggers:
+        return _train(req, loggers, on_stage)
+
+
+def _train(req: TrainRequest, loggers, on_stage: StageFn | None) -> dict:
     from edgekit.train.device import init_distributed, resolve_device, set_threads
-    from edgekit.train.distill import pseudo_labelled, train_student
-    from edgekit.train.ensemble import load_ensemble, predict_ensemble, train_ensemble
+    from edgekit.train.distill import train_student
+    from edgekit.train.ensemble import load_ensemble, train_ensemble
+    from edgekit.train.logs import check_extras
     from edgekit.train.prepare import prepare, prepare_unlabeled
     from edgekit.train.stages import check_out_folder, claim_run_dir, discard, plan_stages, record_planned
+    from edgekit.train.tta import check_tta
+
+    on_progress = loggers.on_progress
 
     # --teacher/--student are applied to a copy: the caller's recipe stays what it asked for
     req = replace(req, recipe=copy.deepcopy(req.recipe))
@@ -74,6 +96,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     device = resolve_device(recipe.device.device)
     env = init_distributed(device)
     members, teacher_dir = _teacher_plan(req)
+    _check_pseudo_labels(req, members, teacher_dir)
     if req.student:
         if req.student != recipe.student.name:
             recipe.student.options = {}  # the recipe's options belong to its own student
@@ -81,6 +104,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     from edgekit.train.recipe import validate
 
     validate(recipe, "recipe (after --teacher/--student)")
+    check_extras(recipe.logging)  # before minutes of data preparation
     run = RunDir(req.out or default_out(recipe, req.teacher))
     ensure_writable_dir(run.root, "--out")  # library callers too, not only the CLI
     check_out_folder(run, force=req.force)
@@ -90,6 +114,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     t0 = time.perf_counter()
     data = prepare(recipe, needs_folds=members is not None)
     timings["data_s"] = round(time.perf_counter() - t0, 2)
+    check_tta(recipe.teachers.tta, data.spec)
     stage("data", {"train": len(data.train), **{k: len(v) for k, v in data.tests.items()},
                    "channels": len(data.channels), "classes": data.num_classes, "device": str(device)})
     plan = plan_stages(recipe, data, run, train_teachers=members is not None, teacher_run=teacher_dir,
@@ -103,12 +128,25 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
         import torch
 
         torch.distributed.barrier()
+    loggers.start(recipe.logging, run.root, params=recipe_to_dict(recipe), name=recipe.name, resumed=req.resume,
+                  active=env.is_main)
 
     ensemble = None
+    unlabeled = prepare_unlabeled(req.unlabeled, recipe, data) if req.unlabeled is not None else None
     t0 = time.perf_counter()
     if members is not None:
-        ensemble = train_ensemble(recipe, data, run, members, device=device, resume=req.resume,
-                                  on_progress=on_progress, fingerprint=plan.teachers_fingerprint)
+        extra, rounds = None, []
+        for r, (where, fingerprint) in enumerate(plan.rounds):
+            tag = f"round {r}/{len(plan.rounds) - 1} " if len(plan.rounds) > 1 else ""
+            ensemble = train_ensemble(recipe, data, where, members, device=device, resume=req.resume,
+                                      on_progress=on_progress, fingerprint=fingerprint, extra=extra, tag=tag)
+            if r + 1 < len(plan.rounds):  # this round's teachers label the sequences the next one trains on
+                extra = _pseudo_labels(recipe, data, where, unlabeled, device)
+                rounds.append({"round": r, "pseudo_labelled": int(len(extra[0])), "oof": ensemble.report["oof"],
+                               "test": ensemble.report["test"]})
+                stage("pseudo round", rounds[-1])
+        if rounds:
+            ensemble.report["pseudo_rounds"] = rounds
         teacher_dir = run
     elif teacher_dir is not None:
         ensemble = load_ensemble(teacher_dir, data)
@@ -116,15 +154,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
     if ensemble is not None:
         stage("teachers", ensemble.report)
 
-    extra = None
-    if req.unlabeled is not None:
-        if ensemble is None or teacher_dir is None:
-            raise EdgekitError("--unlabeled needs teachers to label the sequences; use --teacher ensemble or RUN_DIR")
-        unl = prepare_unlabeled(req.unlabeled, recipe, data)
-        logp = predict_ensemble(teacher_dir, unl, data.num_classes, device=device,
-                                batch_size=recipe.train.eval_batch_size, tta_shifts=tuple(recipe.teachers.tta_shifts),
-                                kind=recipe.distill.soft_labels)
-        extra = pseudo_labelled(unl, logp, recipe.distill.pseudo_min_confidence)
+    extra = _pseudo_labels(recipe, data, teacher_dir, unlabeled, device) if unlabeled is not None else None
 
     t0 = time.perf_counter()
     student_cfg = ModelConfig(recipe.student.name, recipe.student.options)
@@ -137,9 +167,11 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
 
     timings["total_s"] = round(time.perf_counter() - started, 2)
     metrics = _metrics(recipe, req, data, ensemble, student, timings, str(device))
+    metrics["logs"] = loggers.links([s.folder for s in plan.stages])
     if env.is_main:
         write_json_atomic(run.metrics, metrics)
         _plots(run, data, student)
+        loggers.finish([run.metrics, run.recipe])
     return {"run_dir": str(run.root), **metrics}
 
 
@@ -163,6 +195,29 @@ def _teacher_plan(req: TrainRequest) -> tuple[list[ModelConfig] | None, RunDir |
         return None, RunDir(Path(mode))
     raise EdgekitError(f"--teacher {mode!r}: not a mode, a teacher model or a run directory; expected one of "
                        f"ensemble, none, a teacher ({', '.join(list_models(kind='teacher'))}) or an existing run dir")
+
+
+def _check_pseudo_labels(req: TrainRequest, members: list[ModelConfig] | None, teacher_dir: RunDir | None) -> None:
+    """Refuse, before anything is read or written, pseudo-labels without teachers to make them."""
+    rounds = req.recipe.distill.pseudo_rounds
+    if req.unlabeled is not None and members is None and teacher_dir is None:
+        raise EdgekitError("--unlabeled needs teachers to label the sequences; use --teacher ensemble or RUN_DIR")
+    if rounds and (req.unlabeled is None or members is None):
+        raise EdgekitError(f"distill.pseudo_rounds = {rounds} retrains the teachers on pseudo-labelled sequences: it "
+                           "needs --unlabeled PATH (the sequences to label) and teachers this command trains "
+                           f"(--teacher ensemble or a teacher name, not {req.teacher!r}); or set distill.pseudo_rounds = 0")
+
+
+def _pseudo_labels(recipe: Recipe, data, teachers: RunDir, unlabeled, device):
+    """The unlabelled sequences `teachers` are at least `distill.pseudo_min_confidence` sure of,
+    with the ensemble's log-probabilities (the teachers' TTA views included)."""
+    from edgekit.train.distill import pseudo_labelled
+    from edgekit.train.ensemble import predict_ensemble
+
+    logp = predict_ensemble(teachers, unlabeled, data.num_classes, device=device,
+                            batch_size=recipe.train.eval_batch_size, tta_shifts=tuple(recipe.teachers.tta_shifts),
+                            kind=recipe.distill.soft_labels, tta=tuple(recipe.teachers.tta), scaler=data.scaler)
+    return pseudo_labelled(unlabeled, logp, recipe.distill.pseudo_min_confidence)
 
 
 def _write_data_files(run: RunDir, recipe: Recipe, req: TrainRequest, data, teachers_fingerprint: str | None) -> None:

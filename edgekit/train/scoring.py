@@ -3,6 +3,11 @@
 A thin layer over `edgekit.metrics` (one implementation of each metric): accuracy, macro F1 and
 log-loss for every dataset, plus the CMI competition score when the classes are CMI gestures.
 `monitored_metric` names the one a stage's validation split is judged on (`train.monitor`).
+
+On data with thermopile or ToF channels the test reports hold two more splits beside "test"
+(`modalities.sensor_test_views`): `IMU_ONLY_SPLIT`, every test sequence as if IMU-only (its
+thermopile and ToF columns nulled: what about half the hidden CMI test looks like), and
+`FULL_SENSOR_SPLIT`, the test sequences that carry thermopile or ToF data, as recorded.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import numpy as np
 from edgekit.config_io import ConfigError
 from edgekit.data.cmi_schema import TARGET_GESTURES
 from edgekit.metrics import classification_report, cmi_score
+
+IMU_ONLY_SPLIT, FULL_SENSOR_SPLIT = "test_imu_only", "test_full_sensor"
 
 
 def is_cmi(class_names: Sequence[str]) -> bool:

@@ -12,6 +12,14 @@
 - the student continues only under `--resume` from its own matching checkpoint. Otherwise it is
   trained from scratch, and everything made from the old one goes first (`student/`, `export/`,
   `metrics.json`, `confusion.png`), so no export of an older student survives beside a new one.
+
+Pseudo-label rounds (`distill.pseudo_rounds` = R > 0, `teacher_rounds`): the teachers are trained
+R + 1 times. Rounds 0 .. R-1 live in `pseudo/round<r>/teachers/` (laid out like a run's
+`teachers/`), the last round in the run's own `teachers/`, so everything that reads a run's
+teachers reads those the student learned from. Round 0's folds have the inputs of teachers
+without rounds; round r > 0's add the round number, the unlabelled data, the pseudo-label
+settings and the fingerprint of round r-1's ensemble that labelled the sequences, so a changed
+round invalidates every later one and a rerun reuses each finished round.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ SHOWN_KEYS = 6
 # inputs computed from the recipe's: named only when no recipe key explains the difference
 # (the data files changed in place, another run's teachers were retrained)
 DERIVED_KEYS = ("data.train_ids_digest", "data.test_ids_digest", "features.spec_hash", "scaler.digest",
-                "teachers.fingerprint")
+                "teachers.fingerprint", "pseudo_labels.teachers_fingerprint")
+PSEUDO_DIR = "pseudo"  # the earlier rounds' teachers of a run with pseudo-label rounds
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class Plan:
     teachers: list[Stage]  # teacher folds this command trains (none for --teacher none / RUN_DIR)
     student: Stage
     teachers_fingerprint: str | None  # of the ensemble the student learns from; None: no teachers
+    rounds: tuple[tuple[RunDir, str], ...] = ()  # teachers trained: (where, ensemble fingerprint) per round
 
     @property
     def stages(self) -> list[Stage]:
@@ -73,20 +83,37 @@ def plan_stages(recipe, data, run: RunDir, *, train_teachers: bool, teacher_run:
     loop = {"train": d.get("train", {}), "device": {"amp": recipe.device.amp}}
     teachers_cfg = {k: v for k, v in d.get("teachers", {}).items() if k not in ("members", "stacking")}
     folds: list[Stage] = []
+    rounds: list[tuple[RunDir, str]] = []
+    teachers_fp = None
     if train_teachers:
-        for i, member in enumerate(d["teachers"]["members"]):
-            # the member's index is an input: it offsets the fold seeds
-            inputs = plain({**shared, **loop, "teachers": {**teachers_cfg, "members": {str(i): member}}})
-            for k in range(len(data.folds)):
-                folds.append(_stage(run, run.member_fold(member["name"], k), inputs))
-        teachers_fp = fingerprint({"folds": [s.record.fingerprint for s in folds],
-                                   "stacking": d["teachers"].get("stacking")})
+        for r, where in enumerate(teacher_rounds(run, recipe.distill.pseudo_rounds)):
+            pseudo = {} if r == 0 else {
+                "pseudo_round": r, "unlabeled": str(unlabeled),
+                "distill": {"pseudo_min_confidence": recipe.distill.pseudo_min_confidence,
+                            "soft_labels": recipe.distill.soft_labels},
+                "pseudo_labels": {"teachers_fingerprint": teachers_fp}}
+            round_folds = []
+            for i, member in enumerate(d["teachers"]["members"]):
+                # the member's index is an input: it offsets the fold seeds
+                inputs = plain({**shared, **loop, "teachers": {**teachers_cfg, "members": {str(i): member}}, **pseudo})
+                for k in range(len(data.folds)):
+                    round_folds.append(_stage(run, where.member_fold(member["name"], k), inputs))
+            teachers_fp = fingerprint({"folds": [s.record.fingerprint for s in round_folds],
+                                       "stacking": d["teachers"].get("stacking")})
+            folds += round_folds
+            rounds.append((where, teachers_fp))
     else:
         teachers_fp = ensemble_fingerprint(teacher_run) if teacher_run is not None else None
     student_inputs = plain({**shared, **loop, "student": d.get("student", {}), "distill": d.get("distill", {}),
                             "teachers": {"fingerprint": teachers_fp},
                             "unlabeled": str(unlabeled) if unlabeled is not None else None})
-    return Plan(shared, folds, _stage(run, run.student, student_inputs), teachers_fp)
+    return Plan(shared, folds, _stage(run, run.student, student_inputs), teachers_fp, tuple(rounds))
+
+
+def teacher_rounds(run: RunDir, pseudo_rounds: int) -> list[RunDir]:
+    """Where each round's teachers are trained: `pseudo/round<r>/` for the rounds before the last,
+    the run itself for the last (the only round without pseudo-label rounds)."""
+    return [RunDir(run.root / PSEUDO_DIR / f"round{r}") for r in range(pseudo_rounds)] + [run]
 
 
 def ensemble_fingerprint(teacher_run: RunDir) -> str:
@@ -135,7 +162,8 @@ def derived_from_student(run: RunDir) -> list[Path]:
 
 
 def started_stages(run: RunDir) -> list[Path]:
-    folders = sorted(run.teachers.glob("*/fold*")) + [run.student]
+    rounds = sorted((run.root / PSEUDO_DIR).glob("round*/teachers/*/fold*"))
+    folders = sorted(run.teachers.glob("*/fold*")) + rounds + [run.student]
     return [f for f in folders if f.is_dir() and any((f / name).exists() for name in STARTED)]
 
 
@@ -168,7 +196,9 @@ def _data_part(inputs: dict) -> dict:
 
 
 def _ensemble_files(run: RunDir) -> list[Path]:
-    return [run.ensemble, *run.teachers.glob("*.npy"), *run.teachers.glob("*/*.npy")]
+    rounds = [RunDir(folder) for folder in sorted((run.root / PSEUDO_DIR).glob("round*"))]
+    return [file for where in (run, *rounds)
+            for file in (where.ensemble, *where.teachers.glob("*.npy"), *where.teachers.glob("*/*.npy"))]
 
 
 def _mismatch_message(run: RunDir, stale: dict[Path, list[Difference] | None], resume: bool) -> str:

@@ -7,7 +7,9 @@ longest real sequence, so grouping similar lengths (`length_grouped`) saves the 
 
 Normalisation is a per-channel `Scaler` (mean/std) fit on the training sequences only and
 applied before the model; it is saved to `scaler.json` and the exporter folds it into the graph
-(the device feeds raw bridge features). Padded positions stay exactly 0 after scaling.
+(the device feeds raw bridge features). Padded positions stay exactly 0 after scaling. A run with
+per-sequence demographics keeps their own `Scaler` in `Scaler.demographics` (`demographics.py`),
+and `Arrays.demographics` `(N, D)` rides in batches beside the mask.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Scaler:
     channels: tuple[str, ...]
     mean: np.ndarray
     std: np.ndarray
+    demographics: "Scaler | None" = None  # the per-sequence demographics columns' scaler, if the run has them
 
     @classmethod
     def fit(cls, sequences: Sequence[np.ndarray], channels: Sequence[str]) -> "Scaler":
@@ -55,11 +58,16 @@ class Scaler:
         return out.astype(np.float32)
 
     def to_dict(self) -> dict:
-        return {"channels": list(self.channels), "mean": self.mean.tolist(), "std": self.std.tolist()}
+        out = {"channels": list(self.channels), "mean": self.mean.tolist(), "std": self.std.tolist()}
+        if self.demographics is not None:  # absent otherwise: runs without demographics keep their scaler.json
+            out["demographics"] = self.demographics.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "Scaler":
-        return cls(tuple(data["channels"]), np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))
+        demo = cls.from_dict(data["demographics"]) if data.get("demographics") else None
+        return cls(tuple(data["channels"]), np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32),
+                   demo)
 
     def save(self, path) -> None:
         write_json_atomic(path, self.to_dict())
@@ -71,33 +79,38 @@ class Scaler:
 
 @dataclass
 class Arrays:
-    """Fixed-length numpy views of one split: `x (N, L, C)`, `mask (N, L)`, `labels (N,)`."""
+    """Fixed-length numpy views of one split: `x (N, L, C)`, `mask (N, L)`, `labels (N,)`, and
+    the scaled per-sequence `demographics (N, D)` when the run has them."""
 
     x: np.ndarray
     mask: np.ndarray
     labels: np.ndarray
     x_mirrored: np.ndarray | None = None  # the handedness-mirrored features, for mirror augmentation
+    demographics: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.x)
 
     def subset(self, idx: np.ndarray) -> "Arrays":
         mirrored = self.x_mirrored[idx] if self.x_mirrored is not None else None
-        return Arrays(self.x[idx], self.mask[idx], self.labels[idx], mirrored)
+        demo = self.demographics[idx] if self.demographics is not None else None
+        return Arrays(self.x[idx], self.mask[idx], self.labels[idx], mirrored, demo)
 
 
 def to_arrays(sequences: Sequence[np.ndarray], labels: np.ndarray, scaler: Scaler, length: int, keep: Keep,
-              mirrored: Sequence[np.ndarray] | None = None) -> Arrays:
+              mirrored: Sequence[np.ndarray] | None = None, demographics: np.ndarray | None = None) -> Arrays:
+    """`demographics` are already scaled (`demographics.scaled_rows`): they have no time axis."""
     x, mask = crop_or_pad(sequences, length, keep)
     xm = scaler.apply(crop_or_pad(mirrored, length, keep)[0], mask) if mirrored is not None else None
-    return Arrays(scaler.apply(x, mask), mask, np.asarray(labels, np.int64), xm)
+    return Arrays(scaler.apply(x, mask), mask, np.asarray(labels, np.int64), xm, demographics)
 
 
 class SequenceTensors(torch.utils.data.Dataset):
     """Torch view of `Arrays` plus per-sequence training targets.
 
     Items are dicts: `x (T, C)`, `mask (T,)`, `label ()`, `target (K,)` soft target (one-hot of
-    the label, or a pseudo-label's distribution), and `teacher (K,)` logits when distilling.
+    the label, or a pseudo-label's distribution), `teacher (K,)` logits when distilling, and
+    `demographics (D,)` when the arrays carry them.
     `__getitems__` gathers a whole batch at once (DataLoader uses it), and `collate` cuts the
     batch to its longest real sequence.
     """
@@ -115,6 +128,7 @@ class SequenceTensors(torch.utils.data.Dataset):
         self.targets = torch.from_numpy(np.asarray(targets, np.float32))
         self.teacher = torch.from_numpy(np.asarray(teacher_logits, np.float32)) if teacher_logits is not None else None
         self.x_mirrored = torch.from_numpy(arrays.x_mirrored) if arrays.x_mirrored is not None else None
+        self.demographics = torch.from_numpy(arrays.demographics) if arrays.demographics is not None else None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -132,6 +146,8 @@ class SequenceTensors(torch.utils.data.Dataset):
             batch["teacher"] = self.teacher[idx_t]
         if self.x_mirrored is not None:
             batch["x_mirrored"] = self.x_mirrored[idx_t]
+        if self.demographics is not None:
+            batch["demographics"] = self.demographics[idx_t]
         return batch
 
 

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 /* Bump on any change to a struct layout, an enum value or a function signature. */
-#define EK_ABI_VERSION 3u
+#define EK_ABI_VERSION 4u
 
 #define EK_SPEC_HASH_CHARS 16u      /* FeatureSpec.hash(): 16 lowercase hex digits */
 #define EK_MAX_THM 8u               /* thermopiles */
@@ -63,6 +63,8 @@ extern "C" {
 #define EK_THM_RANGE_LOW (-70.0f)   /* thermopile, degC */
 #define EK_THM_RANGE_HIGH 380.0f
 #define EK_TOF_RANGE_HIGH 254.0f    /* valid ToF pixels are 0..254; -1 means no return */
+#define EK_TOF_SCALED_NO_RETURN 10.0f /* EK_OUT_TOF_PIXEL_SCALED: a pixel with no return (-1) */
+#define EK_TOF_SCALED_ZERO (-10.0f)   /* EK_OUT_TOF_PIXEL_SCALED: a pixel reading 0 */
 #define EK_EXTRA_RANGE 1.0e6f       /* |extra pass-through channel| */
 
 typedef int32_t ek_status_t;
@@ -125,6 +127,7 @@ enum {
     EK_OUT_SPECTRAL_ENTROPY, /* index: spectrum tracker; normalised Shannon entropy of its bins */
     EK_OUT_DOMINANT_FREQ,  /* index: spectrum tracker; Hz of its largest bin (lowest of ties) */
     EK_OUT_BAND_SUM,       /* index: band; the sum of its spectrum's bins first_bin..last_bin */
+    EK_OUT_TOF_PIXEL_SCALED, /* as EK_OUT_TOF_PIXEL, then -1 -> EK_TOF_SCALED_NO_RETURN, 0 -> EK_TOF_SCALED_ZERO */
     EK_OUT_KIND_END
 };
 

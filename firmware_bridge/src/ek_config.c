@@ -154,7 +154,8 @@ static ek_status_t check_output(const ek_bridge_config_t *c, const ek_output_t *
 {
     switch (o->kind) {
     case EK_OUT_SIGNAL: return ek_signal_available(c, o->index) ? EK_OK : EK_ERR_SIGNAL;
-    case EK_OUT_TOF_PIXEL: return o->index < EK_TOF_PIXELS * c->n_tof_sensors ? EK_OK : EK_ERR_SIGNAL;
+    case EK_OUT_TOF_PIXEL: case EK_OUT_TOF_PIXEL_SCALED:
+        return o->index < EK_TOF_PIXELS * c->n_tof_sensors ? EK_OK : EK_ERR_SIGNAL;
     case EK_OUT_JERK: return o->index < c->n_prev ? EK_OK : EK_ERR_TRACKER;
     case EK_OUT_MEAN: case EK_OUT_STD: return o->index < c->n_moments ? EK_OK : EK_ERR_TRACKER;
     case EK_OUT_STATIONARY:

@@ -184,6 +184,10 @@ void ek_outputs_write(const ek_bridge_t *b, const float *sample, const float *si
         }
         case EK_OUT_CORR: v = corr_value(corr + EK_CORR_WORDS * k, ring_length(ws, c->corr[k].ring_a)); break;
         case EK_OUT_TOF_PIXEL: v = ek_tof_pixel_out(b, sample, k); break;
+        case EK_OUT_TOF_PIXEL_SCALED: /* the public CMI notebook's ToF scaling (spec.scale_tof_pixel) */
+            v = ek_tof_pixel_out(b, sample, k);
+            v = v == -1.0f ? EK_TOF_SCALED_NO_RETURN : v == 0.0f ? EK_TOF_SCALED_ZERO : v;
+            break;
         case EK_OUT_MEDIAN: v = median_value(b, k); break;
         case EK_OUT_JERK_MAG: v = started ? jerk_magnitude(b, sig, prev + k) : 0.0f; break;
         case EK_OUT_SPECTRAL_ENTROPY: v = spectral_entropy(b, k); break;

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from edgekit.models.layers.minirocket import DEFAULT_FEATURES, NUM_KERNELS, MiniRocketFeatures, features_per_kernel
-from edgekit.models.layers.modality import InputLayout
+from edgekit.models.layers.modality import IMU, THM, TOF, InputLayout
 from edgekit.models.registry import register_model
 from edgekit.models.teachers.base import TeacherBase
 
@@ -50,10 +50,11 @@ class MiniRocket(TeacherBase):
     def _present(self, x: torch.Tensor, modality_mask: torch.Tensor) -> torch.Tensor:
         """`(B, 1, C)` bool: IMU channels always, thermopile and ToF channels where the caller's
         `(B, 2)` modality mask says present (derived presence needs nothing: absent reads as 0)."""
-        lay, flags = self.layout, modality_mask.to(torch.bool)
-        parts = [torch.ones_like(flags[:, :1]).expand(-1, lay.imu_chs),
-                 flags[:, :1].expand(-1, lay.thm_chs), flags[:, 1:2].expand(-1, x.shape[-1] - lay.imu_chs - lay.thm_chs)]
-        return torch.cat(parts, dim=1).unsqueeze(1)
+        flags = modality_mask.to(torch.bool)
+        per_branch = torch.cat([torch.ones_like(flags[:, :1]), flags[:, :2]], dim=1)  # (B, 3): imu, thm, tof
+        column = {IMU: 0, THM: 1, TOF: 2}
+        branch = torch.tensor([column[b] for b in self.layout.channel_branches()], device=x.device)
+        return per_branch.index_select(1, branch).unsqueeze(1)
 
 
 @register_model(kind="teacher")
