@@ -163,7 +163,7 @@ class _ProgressView:
         if task is None:
             return
         if p.kind == "step":
-            done = p.epoch * p.steps_per_epoch + p.step
+            done = p.global_step
             info = f"ep {p.epoch + 1}/{p.epochs} loss {p.values['loss']:.3f} {self.last.get(p.stage, '')}"
             self.progress.update(task, completed=done, info=info)
         elif p.kind == "epoch":

@@ -150,11 +150,10 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
     recipe = Recipe(name=name, data=data)
     n_train, note = _folds(recipe, ds, trains_teachers=teacher == "ensemble" or teacher in _registered_teachers())
     notes.append(note)
-    recipe.features.preset, note = _features(ds)
+    recipe.features.preset, in_chs, note = _features(ds)
     notes.append(note)
     notes.append(_teachers(recipe, n_train, teacher, accelerator))
     notes.append(_student(recipe))
-    in_chs = _input_channels(recipe, ds)
     notes.append(_budgets(recipe, n_train, len(ds.class_names), in_chs, accelerator))
     recipe.train.loss = replace(recipe.train.loss, label_smoothing=0.05,  # CMI: half the score is binary F1
                                 binary_weight=0.2 if binary_classes(ds.class_names) else 0.0)
@@ -278,15 +277,16 @@ def _input_length(ds: SequenceDataset) -> tuple[int, int, str]:
                        "last samples, shorter ones are padded)")
 
 
-def _features(ds: SequenceDataset) -> tuple[str, str]:
-    """(features.preset, note): the auto spec when its roles are recognised, else raw channels."""
+def _features(ds: SequenceDataset) -> tuple[str, int, str]:
+    """(features.preset, the channels the models read, note): the auto spec when its roles are
+    recognised, else the raw channels."""
     from edgekit.features import FeatureSpec
 
     try:
         spec = FeatureSpec.for_dataset(ds)
     except SpecError:
         shown = ", ".join(ds.channels[:6]) + (", ..." if len(ds.channels) > 6 else "")
-        return "none", (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
+        return "none", len(ds.channels), (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
                         "the auto spec needs acc_x/y/z, total_acc_x/y/z or body_acc_x/y/z)")
     roles = [r for r, cols in (("acc", spec.inputs.acc), ("rot", spec.inputs.rot), ("gyro", spec.inputs.gyro),
                                ("thm", spec.inputs.thm)) if cols]
@@ -294,7 +294,7 @@ def _features(ds: SequenceDataset) -> tuple[str, str]:
         roles.append(f"{spec.inputs.tof_sensors} ToF")
     extra = f", {len(spec.inputs.extra)} pass-through" if spec.inputs.extra else ""
     omitted = f"; left out: {'; '.join(spec.omitted)}" if spec.omitted else ""
-    return "auto", f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
+    return "auto", len(spec.names()), f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
 
 
 def _budget(stage: str, n: int, batch: int, macs: int, target: int, accelerator: bool) -> tuple[int, str]:
@@ -315,15 +315,6 @@ def _macs(model: ModelConfig, in_chs: int, num_classes: int, length: int) -> int
 
     net = create_model(model.name, in_chs=in_chs, num_classes=num_classes, **model_options(model.name, model.options))
     return int(count_macs(net.eval(), in_chs, length) * getattr(net, "train_passes", TRAIN_PASSES))
-
-
-def _input_channels(recipe: Recipe, ds: SequenceDataset) -> int:
-    """Channels the models read: the feature spec's outputs, or the raw channels."""
-    if recipe.features.preset == "none":
-        return len(ds.channels)
-    from edgekit.features import FeatureSpec
-
-    return len(FeatureSpec.for_dataset(ds).names())
 
 
 def _registered_teachers() -> list[str]:

@@ -86,6 +86,12 @@ def demographics_width(model: Any) -> int:
     return int(getattr(getattr(model, "layout", None), "demo_chs", 0) or 0)
 
 
+def demographics_input(model: Any, demographics: Any | None) -> dict[str, Any]:
+    """The `demographics=` keyword for a call of `model`: the batch's demographics when the model
+    takes them, else nothing (students take none)."""
+    return {"demographics": demographics} if demographics is not None and demographics_width(model) > 0 else {}
+
+
 def member_options(name: str, options: dict[str, Any], in_chs: int, columns: Sequence[str]) -> dict[str, Any]:
     """Builder options (already parsed by `recipe.model_options`) with the layout taking `columns`:
     for builders with a `layout` (the teachers); others, and runs without demographics, unchanged."""

@@ -105,14 +105,13 @@ class RunLoggers:
             stage_run = self.mlflow.stage(p.stage, folder.relative_to(self.root).as_posix()) if self.mlflow else None
             if stage_run is not None:
                 self.run_ids[folder] = stage_run.run_id
-            self.open[p.stage] = _StageLog(folder, self.cfg, p.epoch * p.steps_per_epoch + p.step, stage_run)
+            self.open[p.stage] = _StageLog(folder, self.cfg, p.global_step, stage_run)
             return
         log = self.open.get(p.stage)
         if log is None:
             return
         if p.kind == "step":
-            step = p.epoch * p.steps_per_epoch + p.step
-            log.step({"step": step, "epoch": _epochs(step, p.steps_per_epoch), **p.values})
+            log.step({"step": p.global_step, "epoch": _epochs(p.global_step, p.steps_per_epoch), **p.values})
         elif p.kind == "epoch":
             log.evaluated(p.values)
         elif p.kind == "end":

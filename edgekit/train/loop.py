@@ -43,7 +43,7 @@ from edgekit.errors import EdgekitError
 from edgekit.train.augment import Augmenter, manifold_hook, manifold_layers
 from edgekit.train.checkpoint import load_checkpoint, save_checkpoint
 from edgekit.train.config import TrainConfig
-from edgekit.train.demographics import demographics_width
+from edgekit.train.demographics import demographics_input
 from edgekit.train.device import autocast, dist_env, train_forward
 from edgekit.train.ema import ModelEMA
 from edgekit.train.losses import Objective
@@ -77,6 +77,11 @@ class Progress:
     values: dict[str, float] = field(default_factory=dict)
     total_steps: int = 0
     folder: Path | None = None
+
+    @property
+    def global_step(self) -> int:
+        """Optimizer steps done in the stage (the logs' and the progress bar's x axis)."""
+        return self.epoch * self.steps_per_epoch + self.step
 
 
 ProgressFn = Callable[[Progress], None]
@@ -190,7 +195,7 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
                 mask, target, teacher, recon = mix.mask, mix.blend(target), mix.blend(teacher), mix.blend(recon)
                 demo = mix.blend(demo)
             with autocast(device, opts.amp), manifold_hook(model, mix):
-                outputs = forward(x, mask, **_demographics_input(model, demo))
+                outputs = forward(x, mask, **demographics_input(model, demo))
             loss, parts = objective(outputs, target, teacher_logits=teacher, recon_target=recon, mask=mask)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -360,11 +365,6 @@ def _augmented(batch: dict[str, torch.Tensor], augmenter: Augmenter, physics_ind
             (joint[:, teacher_k:] if demo is not None else None))
 
 
-def _demographics_input(model: torch.nn.Module, demo: torch.Tensor | None) -> dict[str, torch.Tensor]:
-    """The `demographics=` keyword for a model that takes them (`demographics.py`); students take none."""
-    return {"demographics": demo} if demo is not None and demographics_width(model) > 0 else {}
-
-
 @torch.no_grad()
 def predict(model: torch.nn.Module, data: SequenceTensors, batch_size: int, device: torch.device,
             amp: bool = True, tta_shifts: tuple[int, ...] = ()) -> np.ndarray:
@@ -377,7 +377,7 @@ def predict(model: torch.nn.Module, data: SequenceTensors, batch_size: int, devi
     for idx in eval_batches(len(data), batch_size):
         batch = collate(data[idx])
         x, mask = batch["x"].to(device), batch["mask"].to(device)
-        demo = _demographics_input(model, batch["demographics"].to(device) if "demographics" in batch else None)
+        demo = demographics_input(model, batch["demographics"].to(device) if "demographics" in batch else None)
         views = [_dropped_start(x, mask, s) for s in tta_shifts if s > 0]
         logits = []
         for vx, vm in [(x, mask), *views]:

@@ -27,7 +27,7 @@ import torch
 
 from edgekit.errors import EdgekitError
 from edgekit.rundir import RunDir, load_model
-from edgekit.train.demographics import demographics_width
+from edgekit.train.demographics import demographics_input
 from edgekit.train.device import autocast
 from edgekit.train.ensemble import Stacker
 
@@ -59,16 +59,12 @@ class OnlineTeacher:
     def __call__(self, x: torch.Tensor, mask: torch.Tensor | None,
                  demographics: torch.Tensor | None = None) -> torch.Tensor:
         with autocast(self.device, self.amp):
-            logits = [model(x, mask, **_demographics(model, demographics)).float()
+            logits = [model(x, mask, **demographics_input(model, demographics)).float()
                       for folds in self.members for model in folds]
         flat = torch.stack(logits).cpu().numpy()  # one transfer: the combination runs on the CPU
         per_member = np.split(flat, len(self.members))
         member_logp = [self.fold_average(list(folds)) for folds in per_member]
         return torch.from_numpy(self.stacker(member_logp)).to(x.device)
-
-
-def _demographics(model: torch.nn.Module, demographics: torch.Tensor | None) -> dict[str, torch.Tensor]:
-    return {"demographics": demographics} if demographics is not None and demographics_width(model) > 0 else {}
 
 
 def _frozen(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:

@@ -26,7 +26,7 @@ from edgekit.models.registry import list_models
 from edgekit.runtime.metadata import KIND_STEP
 from edgekit.train.tensors import Scaler
 
-from zoo_helpers import IN_CHS, NUM_CLASSES, build
+from zoo_helpers import IN_CHS, NUM_CLASSES, StepGraph, build
 
 FAMILIES = ("modern_tcn", "mbconv_tcn")
 STUDENTS = [n for n in list_models(kind="student") if n.startswith(FAMILIES) and n.endswith("_xs")]
@@ -65,15 +65,6 @@ def test_int8_student_runs_in_integer(name, tmp_path):
         assert ran.get("QLinearGlobalAveragePool", 0) > 0, ran
 
 
-class _Step(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x_t, *state):
-        return self.model.step(x_t, *state)
-
-
 @pytest.mark.parametrize("name", [n for n in STUDENTS if "causal" in n])
 def test_int8_step_model_has_no_float_compute_off_the_state_path(name, tmp_path):
     # the recurrent state stays float by design (`quantize.state_path_nodes`); nothing else may
@@ -83,7 +74,7 @@ def test_int8_step_model_has_no_float_compute_off_the_state_path(name, tmp_path)
     fp32, int8 = tmp_path / "step.onnx", tmp_path / "step.int8.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy exporter announces its future
-        torch.onnx.export(_Step(model).eval(), (torch.zeros(1, IN_CHS), *state), str(fp32), dynamo=False,
+        torch.onnx.export(StepGraph(model).eval(), (torch.zeros(1, IN_CHS), *state), str(fp32), dynamo=False,
                           opset_version=18, input_names=[names.STEP_INPUT, *state_in],
                           output_names=[names.STEP_OUTPUT, *state_out])
     write_metadata(fp32, model_metadata(_info(name), kind=KIND_STEP, precision=Precision.FP32,

@@ -19,7 +19,7 @@ from edgekit.models.layers.factories import NoNorm
 from edgekit.models.layers.masking import MaskedBatchNorm
 from edgekit.models.registry import create_model, list_models, register_model
 
-from zoo_helpers import IN_CHS, NUM_CLASSES, build, randomize_norms
+from zoo_helpers import IN_CHS, NUM_CLASSES, StepGraph, build, randomize_norms
 
 XS = [n for n in list_models(kind="student") if n.endswith("_xs")]
 
@@ -181,15 +181,6 @@ def test_export_with_mask_input(tmp_path):
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
-class _Step(torch.nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x_t, *state):
-        return self.model.step(x_t, *state)
-
-
 def test_step_state_is_exportable(tmp_path):
     # the streaming export issue builds on this: a flat, fixed-shape state traces to an ONNX step model
     model = build("modern_tcn_causal_xs")
@@ -198,7 +189,7 @@ def test_step_state_is_exportable(tmp_path):
     path = tmp_path / "step.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter announces its future
-        torch.onnx.export(_Step(model).eval(), (torch.zeros(1, IN_CHS), *state), str(path), dynamo=False, opset_version=18,
+        torch.onnx.export(StepGraph(model).eval(), (torch.zeros(1, IN_CHS), *state), str(path), dynamo=False, opset_version=18,
                           input_names=[names.STEP_INPUT, *state_in], output_names=[names.STEP_OUTPUT, *state_out])
     session = onnx_session(path)
     x = torch.randn(6, 1, IN_CHS)

@@ -98,3 +98,14 @@ def build(name: str, seed: int = 0, **extra) -> nn.Module:
     torch.manual_seed(seed)
     model = create_model(name, in_chs=IN_CHS, num_classes=NUM_CLASSES, **{**tiny_options(name), **variant, **extra})
     return randomize_norms(model, seed).eval()
+
+
+class StepGraph(nn.Module):
+    """A causal model's `step` as a module's `forward`, for `torch.onnx.export` in tests."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x_t: torch.Tensor, *state: torch.Tensor):
+        return self.model.step(x_t, *state)
