@@ -20,8 +20,8 @@ from edgekit.formatting import format_cell, format_number
 
 @click.command()
 @click.argument("args", nargs=-1, metavar="[DATA] [KEY=VALUE]...")
-@click.option("--recipe", "recipe_path", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A TOML recipe [default: derived from DATA].")
+@click.option("--recipe", "recipe_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="A TOML recipe file or a shipped recipe's name [default: derived from DATA].")
 @click.option("--test", "test_source", default=None, type=click.Path(exists=True, path_type=Path),
               help="DATA's labelled test set, as for edgekit train: kept out of training, never scored by the sweep.")
 @click.option("--space", "space_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),

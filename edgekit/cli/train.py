@@ -23,8 +23,8 @@ _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")  # key=value, as opposed to the DAT
 
 @click.command(context_settings={"ignore_unknown_options": False})
 @click.argument("args", nargs=-1, metavar="[DATA] [KEY=VALUE]...")
-@click.option("--recipe", "recipe_path", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A TOML recipe, e.g. recipes/sim/quickstart.toml [default: derived from DATA].")
+@click.option("--recipe", "recipe_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="A TOML recipe file, or a shipped one by name (sim/quickstart; see edgekit recipes list) [default: derived from DATA].")
 @click.option("--test", "test_source", default=None, type=click.Path(exists=True, path_type=Path),
               help="A labelled test set in DATA's format [default: DATA's own test split (UCI-HAR), the *_TEST.ts "
                    "beside a *_TRAIN.ts, else held-out subjects].")

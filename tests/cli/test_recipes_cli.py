@@ -66,3 +66,12 @@ def test_training_without_a_data_source_says_how_to_give_one(tmp_path):
     recipe = load_recipe("uci_har/student_tcn")
     with pytest.raises(EdgekitError, match="data.source is not set"):
         train(TrainRequest(recipe, teacher="none", out=tmp_path / "run"))
+
+
+def test_train_recipe_flag_takes_a_shipped_name_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no recipes/ folder here: the name must resolve to the installed copy
+    result = _run("train", "--recipe", "sim/quickstart", "--print-recipe")
+    assert result.exit_code == 0, result.output
+    assert 'name = "sim-quickstart"' in result.output
+    unknown = _run("train", "--recipe", "sim/nope", "--print-recipe")
+    assert unknown.exit_code == 2 and "not a shipped recipe" in unknown.output and "sim/quickstart" in unknown.output
