@@ -125,12 +125,15 @@ class RunDir:
 
 
 def save_model(folder: Path, model, name: str, options: dict[str, Any]) -> None:
-    """Write `model.pt` (state_dict) and `model.json` ({"name", "options"}) into `folder`."""
+    """Write `model.pt` (state_dict) and `model.json` ({"name", "options"}) into `folder`. The
+    options are complete (the builder's defaults filled in), so a later edgekit whose defaults
+    differ rebuilds the model that was trained."""
+    from edgekit.models.registry import resolved_options
     from edgekit.train.checkpoint import write_torch_file
 
     folder = Path(folder)
     write_torch_file(folder / "model.pt", model.state_dict(), "model", "free some space and retrain the stage")
-    write_json_atomic(folder / "model.json", {"name": name, "options": to_plain(dict(options))})
+    write_json_atomic(folder / "model.json", {"name": name, "options": to_plain(resolved_options(name, dict(options)))})
 
 
 def load_model(folder: Path, map_location: str = "cpu"):

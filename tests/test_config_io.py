@@ -62,3 +62,37 @@ def test_saved_model_options_are_plain_json_and_load_back(tmp_path):
     again = load_model(tmp_path)
     x = torch.randn(2, 20, 4)
     torch.testing.assert_close(again(x), model(x))
+
+
+def test_saved_models_record_every_builder_default_and_load_back(tmp_path):
+    """model.json holds the builder's resolved defaults too (a later default change, e.g. the
+    squeezeformer's BERT stage, must not change a saved model), and they parse back for every model."""
+    import inspect
+
+    import torch
+
+    from edgekit.models import create_model, list_models
+    from edgekit.models.registry import get_entry
+    from edgekit.rundir import load_model, save_model
+
+    for name in list_models():
+        options = {"in_chs": 6, "num_classes": 3}
+        torch.manual_seed(0)
+        model = create_model(name, **options).eval()
+        save_model(tmp_path / name, model, name, options)
+        saved = json.loads((tmp_path / name / "model.json").read_text())["options"]
+        params = inspect.signature(get_entry(name).builder).parameters
+        named = [k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        assert list(saved)[:len(named)] == named, name  # builders with **opts keep what was given after
+        again = load_model(tmp_path / name)
+        assert again.state_dict().keys() == model.state_dict().keys(), name
+
+
+def test_recipe_lists_become_the_tuples_a_builder_asks_for():
+    from edgekit.models import create_model
+    from edgekit.train.recipe import model_options
+
+    options = model_options("unet_se_wave_gru", {"unet_chs": [16, 32], "stem_chs": 16, "wave_chs": 8, "gru_hidden": 8,
+                                                 "head_chs": 8})
+    assert options["unet_chs"] == (16, 32)  # the U-Net concatenates tuples: a list crashed it
+    create_model("unet_se_wave_gru", in_chs=4, num_classes=3, **options)

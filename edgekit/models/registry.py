@@ -64,6 +64,22 @@ def get_entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
+def resolved_options(name: str, options: dict) -> dict:
+    """`options` with every builder argument it leaves out at its default, in signature order:
+    what a saved model records, so it rebuilds the same even after a default changes. A builder
+    taking `**opts` (the students: their defaults live in a preset config) keeps those as given."""
+    signature = inspect.signature(get_entry(name).builder)
+    bound = signature.bind_partial(**options)
+    bound.apply_defaults()
+    resolved: dict = {}
+    for key, value in bound.arguments.items():
+        if signature.parameters[key].kind is inspect.Parameter.VAR_KEYWORD:
+            resolved.update(value)
+        else:
+            resolved[key] = value
+    return resolved
+
+
 def create_model(name: str, **overrides):
     """Build a registered model; unknown option names are an error naming the allowed ones."""
     entry = get_entry(name)

@@ -175,7 +175,8 @@ def _check_model(cfg: ModelConfig, key: str, allowed: list[str], fail) -> None:
 def model_options(name: str, options: dict[str, Any], key: str = "options") -> dict[str, Any]:
     """Builder keyword arguments from plain TOML values: a table or a list of tables becomes the
     dataclass the builder's annotation names (e.g. resnet1d's `stages = [{out_chs = 32}, ...]`
-    → `tuple[ResNetStage, ...]`), so recipes never name classes or import paths. A teacher's
+    → `tuple[ResNetStage, ...]`) and a list becomes the tuple an annotation asks for (TOML and
+    JSON have no tuples), so recipes never name classes or import paths. A teacher's
     `layout = "spec"` stays as it is: `prepare` replaces it by the feature spec's layout."""
     from edgekit.models import get_entry
 
@@ -185,14 +186,15 @@ def model_options(name: str, options: dict[str, Any], key: str = "options") -> d
     except Exception:  # annotations that cannot be resolved: pass values through unchanged
         hints = {}
     return {opt: parse(hints[opt], value, key=f"{key}.{opt}", error=RecipeError)
-            if _has_dataclass(hints.get(opt)) and not (opt == "layout" and value == LAYOUT_FROM_SPEC)
+            if _needs_parsing(hints.get(opt)) and not (opt == "layout" and value == LAYOUT_FROM_SPEC)
             else value for opt, value in options.items()}
 
 
-def _has_dataclass(tp: Any) -> bool:
-    if is_dataclass(tp):
+def _needs_parsing(tp: Any) -> bool:
+    """A dataclass or a tuple anywhere in the annotation."""
+    if is_dataclass(tp) or typing.get_origin(tp) is tuple:
         return True
-    return any(_has_dataclass(a) for a in typing.get_args(tp) if a is not Ellipsis)
+    return any(_needs_parsing(a) for a in typing.get_args(tp) if a is not Ellipsis)
 
 
 # --- resolved recipe back to TOML ------------------------------------------------------------
