@@ -37,12 +37,15 @@ from edgekit.formatting import format_cell, format_number
               help="student: the student alone, scored on its validation split; teachers: one member over the "
                    "folds, scored out-of-fold.")
 @click.option("--member", default=None, help="--stage teachers: the member to tune [default: the recipe's only one].")
+@click.option("--teacher", "teacher_run", default=None, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="--stage student: distil every trial from this run's teachers (RUN_DIR of edgekit train), so "
+                   "distill.alpha / distill.temperature can be searched [default: the student alone].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Sweep folder: trial_<n>/ per trial, best_recipe.toml [default: sweeps/<study name>].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def sweep(args: tuple[str, ...], recipe_path: Path | None, test_source: Path | None, space_path: Path, trials: int,
-          storage: str | None, study_name: str | None, jobs: int, stage: str, member: str | None, out: Path | None,
-          as_json: bool) -> None:
+          storage: str | None, study_name: str | None, jobs: int, stage: str, member: str | None,
+          teacher_run: Path | None, out: Path | None, as_json: bool) -> None:
     """Search hyper-parameters with Optuna: each trial trains one stage with the space's values and is
     scored on validation (never the test set); the best is written as a recipe."""
     from edgekit.cli.train import resolve_recipe, split_args
@@ -60,7 +63,7 @@ def sweep(args: tuple[str, ...], recipe_path: Path | None, test_source: Path | N
     name = study_name or f"{recipe.name}-{member or stage}"
     command = "edgekit sweep " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     req = SweepRequest(recipe, space, trials, out or Path("sweeps") / name, storage=storage, study_name=name,
-                       jobs=jobs, stage=stage, member=member, command=command)
+                       jobs=jobs, stage=stage, member=member, teacher=teacher_run, command=command)
     on_trial = None if as_json or jobs > 1 else _print_trial
     if not as_json:
         console.print(f"[bold]sweep[/] {name}: {trials} trials of the {stage} in {req.out}"
@@ -69,7 +72,7 @@ def sweep(args: tuple[str, ...], recipe_path: Path | None, test_source: Path | N
     if as_json:
         emit_json(asdict(result))
     else:
-        render_result(result)
+        render_result(result, teacher_run)
 
 
 def _print_trial(row) -> None:
@@ -79,7 +82,7 @@ def _print_trial(row) -> None:
                   f"{row.seconds} s[/]" + (f" {row.note}" if row.note else ""))
 
 
-def render_result(result) -> None:
+def render_result(result, teacher_run: Path | None = None) -> None:
     keys = list(result.space)
     rows = []
     for t in result.trials:
@@ -91,7 +94,8 @@ def render_result(result) -> None:
     console.print(f"ran {result.ran} trial{'' if result.ran == 1 else 's'}; study in {result.storage}")
     if result.best_recipe:
         console.print(f"best: trial {result.best.number}, val {result.metric} {result.best.value:.4f} → "
-                      f"{result.best_recipe}\ntrain it: edgekit train --recipe {shlex.quote(result.best_recipe)}")
+                      f"{result.best_recipe}\ntrain it: edgekit train --recipe {shlex.quote(result.best_recipe)}"
+                      + (f" --teacher {shlex.quote(str(teacher_run))}" if teacher_run else ""))
     else:
         console.print("no trial completed yet: nothing to write")
 

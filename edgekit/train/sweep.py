@@ -5,7 +5,9 @@
 A trial trains one stage of the recipe, with the trial's values (`search_space.py`) applied as
 `key=value` overrides, in `out/trial_<n>/`:
 - `student` (default): the student alone (no teachers, no KD, like `--teacher none`), scored on
-  its validation split (`student.valid_fraction`);
+  its validation split (`student.valid_fraction`); with `teacher` (`--teacher RUN_DIR`) it is
+  distilled from that run's ensemble, as `edgekit train --teacher RUN_DIR` would, so the KD keys
+  (`distill.alpha`, `distill.temperature`, `distill.mode`) are chosen by validation too;
 - `teachers`: one member of `[teachers]` over the recipe's folds, scored on its out-of-fold
   predictions.
 The objective is that validation score on `train.monitor` (macro-F1 by default; minimised for
@@ -76,6 +78,7 @@ class SweepRequest:
     jobs: int = 1
     stage: Stage = "student"
     member: str | None = None  # --stage teachers: the member to train (default: the recipe's only one)
+    teacher: Path | None = None  # --stage student: distil from this run's teachers (None: the student alone)
     command: str = ""  # recorded at the top of best_recipe.toml
 
 
@@ -116,6 +119,7 @@ class _Job:
     space: dict[str, Param]
     stage: str
     member: str | None
+    teacher: str | None  # the teacher run's folder, for --stage student with --teacher
     out: str
     storage: str
     study_name: str
@@ -135,6 +139,7 @@ def sweep(req: SweepRequest, *, pruner=None, on_progress: ProgressFn | None = No
         raise SweepError(f"--stage {req.stage!r}: expected one of {', '.join(STAGES)}")
     raw = recipe_to_dict(req.recipe)
     member = _member(req)
+    teacher = _teacher(req)
     check_space(req.space, raw)
     out = ensure_writable_dir(req.out, "--out")
     storage = req.storage or f"sqlite:///{(out / 'study.db').resolve()}"
@@ -145,11 +150,11 @@ def sweep(req: SweepRequest, *, pruner=None, on_progress: ProgressFn | None = No
     _claim_out(out, study_name, storage)
     direction = "minimize" if req.recipe.train.monitor == "loss" else "maximize"
     study = _open_study(storage, study_name, direction, identity={
-        "recipe": raw, "space": to_plain(req.space), "stage": req.stage, "member": member})
+        "recipe": raw, "space": to_plain(req.space), "stage": req.stage, "member": member, "teacher": teacher})
     if not study.trials:
         _enqueue_baseline(study, req.space, raw)
     missing = max(0, req.trials - sum(t.state.is_finished() and t.state.name != "FAIL" for t in study.trials))
-    job = _Job(raw, req.space, req.stage, member, str(out), storage, study_name,
+    job = _Job(raw, req.space, req.stage, member, teacher, str(out), storage, study_name,
                _threads(req.recipe.device.threads, req.jobs), req.recipe.seed,
                pruner or optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP, n_warmup_steps=1))
     if req.jobs == 1 or missing <= 1:
@@ -177,6 +182,24 @@ def _member(req: SweepRequest) -> str | None:
     if name not in members:
         raise SweepError(f"--member {name}: not a member of the recipe's [teachers]; expected one of {members}")
     return name
+
+
+def _teacher(req: SweepRequest) -> str | None:
+    """The teacher run's absolute folder, checked to hold an ensemble; refuse KD keys without one."""
+    kd_keys = sorted(k for k in req.space if k.startswith("distill."))
+    if req.teacher is None:
+        if kd_keys and req.stage == "student":
+            raise SweepError(f"the space varies {', '.join(kd_keys)}, which only matter when the student is distilled; "
+                             "expected --teacher RUN_DIR (a run whose teachers `edgekit train` trained)")
+        return None
+    if req.stage != "student":
+        raise SweepError(f"--teacher {req.teacher}: only for --stage student (the student is distilled from its "
+                         "teachers); --stage teachers trains a teacher itself")
+    run = RunDir(Path(req.teacher))
+    if not run.ensemble.exists():
+        raise SweepError(f"--teacher {req.teacher}: holds no trained ensemble ({run.ensemble.name} missing); expected "
+                         "a run directory made by `edgekit train --teacher ensemble` on the same data")
+    return str(run.root.resolve())
 
 
 def _claim_out(out: Path, study_name: str, storage: str) -> None:
@@ -263,9 +286,12 @@ def _objective(trial, job: _Job, on_progress: ProgressFn | None) -> float:
     device = resolve_device(recipe.device.device)
     if job.stage == "student":
         from edgekit.train.distill import train_student
+        from edgekit.train.ensemble import load_ensemble
 
+        teachers = RunDir(Path(job.teacher)) if job.teacher else None
+        soft = load_ensemble(teachers, data).soft_labels(recipe.distill.soft_labels) if teachers else None
         student = train_student(recipe, data, run.student, ModelConfig(recipe.student.name, recipe.student.options),
-                                device=device, on_progress=report)
+                                device=device, on_progress=report, teacher_oof=soft, teacher_run=teachers)
         return float(student.report["val"][metric])
     from edgekit.train.ensemble import train_ensemble
 

@@ -90,3 +90,29 @@ def test_a_space_the_recipe_refuses_is_named_before_anything_is_written(make_rec
 def test_a_malformed_space_names_the_key(tmp_path, text, match):
     with pytest.raises(SpaceError, match=match):
         load_space(_space(tmp_path, text))
+
+
+KD_SPACE = '[space."distill.alpha"]\nchoices = [0.5, 0.9]\n'
+
+
+def test_a_student_sweep_distils_from_a_teacher_run_so_alpha_is_chosen_by_validation(make_recipe, tmp_path):
+    from edgekit.train.run import TrainRequest, train
+
+    recipe = make_recipe(teachers={"members": [{"name": "resnet1d", "options": {"stem_chs": 8, "stages": [
+        {"out_chs": 8}]}}]}, train={"epochs": 1})
+    teachers = tmp_path / "teachers"
+    train(TrainRequest(recipe, out=teachers))
+    # KD keys without teachers to distil from are refused before anything runs
+    with pytest.raises(SweepError, match="distill.alpha.*expected --teacher RUN_DIR"):
+        sweep(SweepRequest(recipe, load_space(_space(tmp_path, KD_SPACE)), trials=1, out=tmp_path / "no"))
+    with pytest.raises(SweepError, match="holds no trained ensemble"):
+        sweep(SweepRequest(recipe, load_space(_space(tmp_path, KD_SPACE)), trials=1, out=tmp_path / "no",
+                           teacher=tmp_path))
+    out = tmp_path / "kd"
+    result = sweep(SweepRequest(recipe, load_space(_space(tmp_path, KD_SPACE)), trials=2, out=out, teacher=teachers))
+    assert result.trials[0].params == {"distill.alpha": 0.5}  # the recipe's own value first
+    assert {t.params["distill.alpha"] for t in result.trials} <= {0.5, 0.9}
+    for t in result.trials:
+        report = json.loads((out / f"trial_{t.number}" / "student" / "report.json").read_text())
+        assert report["distilled"] and t.value == report["val"]["cmi_score"]
+    assert load_recipe(out / "best_recipe.toml").distill.alpha == result.best.params["distill.alpha"]
