@@ -1,4 +1,5 @@
-"""`edgekit stream MODEL --input FILE|- [--hop H] [--smooth ema:0.3|vote:5] [--demographics k=v,...] [--json]`."""
+"""`edgekit stream MODEL --input FILE|- [--stream-col COLUMN] [--hop H] [--smooth ema:0.3|vote:5]
+[--demographics k=v,...] [--json]`."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from edgekit.cli.render import table
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--input", "source", required=True,
-              help="Samples: a .csv or .parquet long table (the spec's raw input columns, optional sequence_id, "
-                   "time and handedness), or - for CSV lines on stdin.")
+              help="Samples: a .csv or .parquet long table (the spec's raw input columns, optional sequence_id "
+                   "or subject, time and handedness), or - for CSV lines on stdin.")
+@click.option("--stream-col", "stream_column", default=None, metavar="COLUMN",
+              help="Stream each value of COLUMN on its own (state reset between them, time checked per stream; "
+                   "a file's rows are regrouped by it); '' reads the table as one stream [default: sequence_id, "
+                   "else subject, else one stream].")
 @click.option("--hop", type=click.IntRange(min=1), default=None,
               help="Samples between predictions [default: a quarter of the model's window].")
 @click.option("--smooth", default=None, help="Smooth successive predictions: ema:ALPHA or vote:N.")
@@ -36,9 +41,9 @@ from edgekit.cli.render import table
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True,
               help="JSON lines: one object per prediction and issue, then the summary.")
-def stream(model: Path, source: str, hop: int | None, smooth: str | None, spec_path: Path | None,
-           handedness: int | None, demographics_text: str | None, time_column: str | None, time_unit: str | None,
-           max_gap: int, threads: int, as_json: bool) -> None:
+def stream(model: Path, source: str, stream_column: str | None, hop: int | None, smooth: str | None,
+           spec_path: Path | None, handedness: int | None, demographics_text: str | None, time_column: str | None,
+           time_unit: str | None, max_gap: int, threads: int, as_json: bool) -> None:
     """Stream samples through the C feature bridge and MODEL, one at a time; predictions as they occur."""
     from edgekit.runtime.smoothing import SmoothingSpec
     from edgekit.runtime.sources import SourceOptions, TimeUnit, read_samples
@@ -57,7 +62,7 @@ def stream(model: Path, source: str, hop: int | None, smooth: str | None, spec_p
     if streamer.meta.drift:  # stderr: the JSON lines on stdout carry it as the summary's "drift"
         click.echo(f"warning: {model} was exported with --allow-drift ({streamer.meta.drift})", err=True)
     source_options = SourceOptions(time_column=time_column, time_unit=TimeUnit(time_unit) if time_unit else None,
-                                   handedness=handedness, max_gap_samples=max_gap)
+                                   handedness=handedness, max_gap_samples=max_gap, stream_column=stream_column)
     events = read_samples(source, streamer.input_columns, streamer.sample_period_s,
                           required=streamer.required_columns, options=source_options)
 
@@ -83,10 +88,16 @@ def stream(model: Path, source: str, hop: int | None, smooth: str | None, spec_p
         return
     lat = summary.latency_us
     rows = [["model", f"{summary.model} ({summary.mode}, {summary.precision})"], ["hop", summary.hop],
-            ["smoothing", summary.smoothing or "none"], ["sequences", summary.sequences], ["samples", summary.samples],
+            ["smoothing", summary.smoothing or "none"],
+            [f"streams (by {summary.stream_column})" if summary.stream_column else "streams", summary.sequences],
+            ["samples", summary.samples],
             ["model runs", summary.model_runs], ["predictions", summary.predictions],
             ["samples with NaN inputs (NaN policy)", summary.nan_samples], ["filled gap samples", summary.filled_samples],
             *[[f"issues: {k}", v] for k, v in sorted(summary.issues.items())],
             ["latency per sample p50 / p99 (µs)", f"{lat.get('p50', 0):.1f} / {lat.get('p99', 0):.1f}" if lat else "-"],
             ["wall time (s)", summary.wall_s]]
     table("edgekit stream", ["", "value"], rows)
+    if len(summary.finals) > 1:  # what each stream ended on
+        column = summary.stream_column or "stream"
+        table(f"per {column}: the prediction at each stream's end", [column, "samples", "label", "probability"],
+              [[f["sequence"], f["samples"], f["label"], f["probability"]] for f in summary.finals])

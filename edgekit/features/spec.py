@@ -100,7 +100,7 @@ from edgekit.data.cmi_schema import (
 )
 from edgekit.config_io import FORBID, parse, to_plain
 from edgekit.errors import SpecError
-from edgekit.features import catalog
+from edgekit.features import catalog, channel_names
 
 if TYPE_CHECKING:
     from edgekit.data.dataset import SequenceDataset
@@ -449,8 +449,9 @@ class FeatureSpec:
     @classmethod
     def for_channels(cls, channels: Sequence[str], sample_period_s: float, *, units: Sequence[str] | None = None,
                      mirror: bool = False, longest: int | None = None) -> "FeatureSpec":
-        """A default spec for data with these channel names (CMI or UCI-HAR names): roles are
-        recognised by name, other channels pass through as extras. Acc in unit "g" is scaled.
+        """A default spec for data with these channel names: roles are recognised by name (CMI,
+        UCI-HAR, Edge Impulse and other common spellings: `channel_names.py`), other channels pass
+        through as extras. Acc in unit "g" is scaled; a gyro in degrees/s passes through.
         Windows follow `default_families` (durations, clamped to `longest` samples)."""
         return _spec_for_channels(cls, tuple(channels), sample_period_s, units, mirror, longest)
 
@@ -535,17 +536,19 @@ def _spec_for_channels(cls, channels: tuple[str, ...], dt: float, units: Sequenc
     def present(cols: tuple[str, ...]) -> bool:
         return all(c in channels for c in cols)
 
-    acc_options = (ACC_COLUMNS, ("total_acc_x", "total_acc_y", "total_acc_z"),
-                   ("body_acc_x", "body_acc_y", "body_acc_z"))
-    acc = next((cols for cols in acc_options if present(cols)), None)
+    acc = channel_names.find_axes(channels, channel_names.ACC_STEMS)
     if acc is None:
-        raise SpecError(f"no accelerometer channels among {list(channels)}; expected one of "
-                        f"{[list(a) for a in acc_options]}")
+        raise SpecError(f"no accelerometer channels among {list(channels)}; expected x/y/z axes named "
+                        f"{channel_names.names_hint(channel_names.ACC_STEMS)}")
     unit_of = dict(zip(channels, units)) if units is not None else {}
     acc_scale = STANDARD_GRAVITY_M_S2 if unit_of.get(acc[0], "").strip().lower() == "g" else 1.0
     rot = ROT_COLUMNS if present(ROT_COLUMNS) else None
-    gyro_options = (("gyro_x", "gyro_y", "gyro_z"), ("body_gyro_x", "body_gyro_y", "body_gyro_z"))
-    gyro = None if rot else next((cols for cols in gyro_options if present(cols)), None)
+    gyro = None if rot else channel_names.find_axes(channels, channel_names.GYRO_STEMS)
+    gyro_note: tuple[str, ...] = ()
+    if gyro is not None and channel_names.in_degrees(unit_of.get(gyro[0], "")):
+        gyro_note = (f"gyro: {', '.join(gyro)} are in {unit_of[gyro[0]]}, the spec's gyro is rad/s; passed through "
+                     "as extra channels",)
+        gyro = None
     thm = tuple(c for c in THM_COLUMNS if c in channels)
     tof_sensors = 0
     while tof_sensors < TOF_SENSORS and present(TOF_COLUMNS[tof_sensors * TOF_PIXELS:(tof_sensors + 1) * TOF_PIXELS]):
@@ -554,4 +557,4 @@ def _spec_for_channels(cls, channels: tuple[str, ...], dt: float, units: Sequenc
     extra = tuple(c for c in channels if c not in used and not c.startswith("tof_"))
     inputs = InputSpec(acc=acc, acc_scale=acc_scale, rot=rot, gyro=gyro, thm=thm, tof_sensors=tof_sensors, extra=extra)
     families, omitted = _default_families(inputs, dt, longest)
-    return cls(inputs=inputs, sample_period_s=dt, mirror=mirror, families=families, omitted=omitted)
+    return cls(inputs=inputs, sample_period_s=dt, mirror=mirror, families=families, omitted=gyro_note + omitted)

@@ -1,10 +1,16 @@
 """Sample sources for `edgekit stream`: CSV, Parquet or CSV lines on stdin, one sample at a time.
 
 A source is a long table: one row per sample, the feature spec's raw input columns
-(`FeatureSpec.input_columns()`, e.g. `acc_x, acc_y, acc_z, rot_w, ...`), and optionally
-`sequence_id`, a time column and `handedness` (0 left, 1 right; read from a sequence's first row).
-Rows must arrive sequence by sequence; a new `sequence_id` starts a new stream (bridge and model
-state reset).
+(`FeatureSpec.input_columns()`, e.g. `acc_x, acc_y, acc_z, rot_w, ...`), and optionally a stream
+column, a time column and `handedness` (0 left, 1 right; read from a stream's first row).
+
+Streams: each value of the stream column (`SourceOptions.stream_column`, the CLI's `--stream-col`;
+by default `sequence_id`, else `subject`, else the whole table is one stream) is an independent
+stream: bridge and model state reset between streams, and each stream's time is checked on its own
+(a table of several subjects restarts its time at each one). A file whose streams interleave (a
+stream's rows come back after another's began) is regrouped, each stream's rows in their order,
+streams in order of first appearance; stdin cannot be read ahead, so there a stream that comes back
+restarts as a new stream, reported (`interleaved`).
 
 The input policy (what `edgekit stream` does with imperfect data), applied by `apply_policy`:
 
@@ -14,7 +20,7 @@ The input policy (what `edgekit stream` does with imperfect data), applied by `a
 | binary line (control bytes such as NUL, or bytes that are not UTF-8), in any field | skipped and reported as `malformed` with a count of the bad bytes, never echoing them; a garbled `sequence_id` never starts a new sequence |
 | NaN / empty / `null` / `NA` value | passed to the bridge as NaN: the FeatureSpec's NaN policy (`HOLD_LAST`: hold the last valid value, ToF −1 = no return) applies exactly as in training |
 | an input column absent from the header | NaN in every sample (reported once); an absent accelerometer column is an error |
-| out-of-order or duplicate time (not at least half a period after the previous sample) | dropped and reported (`out_of_order`): the bridge's state cannot go back in time |
+| out-of-order or duplicate time (not at least half a period after the stream's previous sample) | dropped and reported (`out_of_order`, naming the stream column and `--stream-col`): the bridge's state cannot go back in time |
 | gap of k missing samples, 1 ≤ k ≤ `max_gap_samples` | k all-NaN samples are inserted (`filled=True`) so windows keep wall-clock time; the NaN policy holds the last values; reported (`gap`) |
 | gap longer than `max_gap_samples` | the stream restarts (a new `segment`: bridge and model state reset), reported (`gap_restart`) |
 
@@ -29,16 +35,17 @@ import io
 import math
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Sequence
+from typing import IO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from edgekit.errors import DataError
 
 SEQUENCE_COLUMN = "sequence_id"
+SUBJECT_COLUMN = "subject"  # the stream column when the table has no SEQUENCE_COLUMN
 HANDEDNESS_COLUMN = "handedness"
 TIME_COLUMNS: tuple[tuple[str, str], ...] = (("time", "s"), ("timestamp", "s"), ("t", "s"),
                                               ("sequence_counter", "samples"))
@@ -60,13 +67,14 @@ class Sample:
     """One sample in `spec.input_columns()` order (NaN where missing)."""
 
     line: int  # 1-based line of a CSV (header is line 1) or 1-based row of a Parquet table
-    sequence: str
+    sequence: str  # the stream: the stream column's value ("" without one)
     time_s: float | None  # seconds since the table's time origin; None without a time column
     values: np.ndarray  # (n_inputs,) float32
     handedness: int | None = None
     filled: bool = False  # inserted by the gap policy (all NaN)
     segment: int = 0  # bumped by a gap longer than the policy allows: a new stream
     where: str = "line"  # how `line` counts: "line" (CSV) or "row" (Parquet)
+    stream_column: str = ""  # the column `sequence` comes from; "" when the table is one stream
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ class Issue:
     """Something the input policy did with a line; the stream carries on."""
 
     line: int
-    # malformed | missing_column | out_of_order | gap | gap_restart; the streamer adds
+    # malformed | missing_column | out_of_order | interleaved | gap | gap_restart; the streamer adds
     # out_of_range | non_finite_logits
     kind: str
     message: str
@@ -93,6 +101,9 @@ class SourceOptions:
     time_unit: TimeUnit | None = None  # None: from TIME_COLUMNS (seconds unless sequence_counter)
     handedness: int = 1  # when the table has no handedness column
     max_gap_samples: int = DEFAULT_MAX_GAP_SAMPLES
+    # whose values are independent streams; None: SEQUENCE_COLUMN, else SUBJECT_COLUMN, else one
+    # stream; "": one stream
+    stream_column: str | None = None
 
 
 @dataclass
@@ -100,7 +111,8 @@ class _Layout:
     """Where each needed value sits in a row."""
 
     inputs: list[int | None]  # per input column: its index in the row, or None when absent
-    sequence: int | None
+    sequence: int | None  # the stream column's index
+    stream_column: str  # its name ("" for one stream)
     time: int | None
     time_scale: float  # multiply the time value by this to get seconds (samples: the period)
     handedness: int | None
@@ -126,8 +138,14 @@ def _layout(header: Sequence[str], input_columns: Sequence[str], required: Seque
         raise DataError(f"{where}: time column {time_col!r} not in the header {names[:12]}")
     unit = unit or TimeUnit.SECONDS
     scale = {TimeUnit.SECONDS: 1.0, TimeUnit.MILLISECONDS: 1e-3, TimeUnit.SAMPLES: sample_period_s}[unit]
-    return _Layout(inputs=[index.get(c) for c in input_columns], sequence=index.get(SEQUENCE_COLUMN),
-                   time=index.get(time_col) if time_col else None, time_scale=scale,
+    stream = options.stream_column
+    if stream is None:
+        stream = next((c for c in (SEQUENCE_COLUMN, SUBJECT_COLUMN) if c in index), "")
+    elif stream and stream not in index:
+        raise DataError(f"{where}: stream column {stream!r} (--stream-col) is not in the header {names[:12]}; "
+                        "expected one of its columns, or '' to read the table as one stream")
+    return _Layout(inputs=[index.get(c) for c in input_columns], sequence=index.get(stream) if stream else None,
+                   stream_column=stream, time=index.get(time_col) if time_col else None, time_scale=scale,
                    handedness=index.get(HANDEDNESS_COLUMN), width=len(names),
                    missing=[c for c in input_columns if c not in index])
 
@@ -227,7 +245,7 @@ def _parse_row(row: Sequence[str], layout: _Layout, line: int, options: SourceOp
         if handedness not in (0, 1):
             return Issue(line, "malformed", f"handedness {_shown(row[layout.handedness])}; expected 0 or 1; skipped")
     sequence = row[layout.sequence].strip() if layout.sequence is not None else ""
-    return Sample(line, sequence, time_s, values, handedness)
+    return Sample(line, sequence, time_s, values, handedness, stream_column=layout.stream_column)
 
 
 def _parquet_events(path: Path, input_columns: Sequence[str], required: Sequence[str], options: SourceOptions,
@@ -262,14 +280,14 @@ def _parquet_events(path: Path, input_columns: Sequence[str], required: Sequence
                 continue
             time_s = float(times[i]) * layout.time_scale
         problem = _not_text(seqs[i] or "")
-        if problem:  # a garbled id must not start a new sequence (a bridge and model reset)
-            yield Issue(i + 1, "malformed", f"sequence_id is {problem}; skipped", where="row")
+        if problem:  # a garbled id must not start a new stream (a bridge and model reset)
+            yield Issue(i + 1, "malformed", f"{layout.stream_column} is {problem}; skipped", where="row")
             continue
         hand = options.handedness if hands is None else hands[i]
         if hand not in (0, 1):
             yield Issue(i + 1, "malformed", f"handedness {hand!r}; expected 0 or 1; skipped", where="row")
             continue
-        yield Sample(i + 1, seqs[i] or "", time_s, values[i], hand, where="row")
+        yield Sample(i + 1, seqs[i] or "", time_s, values[i], hand, where="row", stream_column=layout.stream_column)
 
 
 def read_events(source: str | Path | IO[str], input_columns: Sequence[str], *, required: Sequence[str] = (),
@@ -294,25 +312,69 @@ def read_events(source: str | Path | IO[str], input_columns: Sequence[str], *, r
     if not path.is_file():
         raise DataError(f"{path}: no such input file; expected a .csv or .parquet table, or - for stdin")
     if path.suffix.lower() == ".parquet":
-        yield from _parquet_events(path, input_columns, required, options, sample_period_s)
+        yield from _by_stream(lambda: _parquet_events(path, input_columns, required, options, sample_period_s))
         return
+    yield from _by_stream(lambda: _csv_file_events(path, input_columns, required, options, sample_period_s))
+
+
+def _csv_file_events(path: Path, input_columns: Sequence[str], required: Sequence[str], options: SourceOptions,
+                     sample_period_s: float) -> Iterator[Event]:
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:  # -sig: drop a BOM
         yield from _csv_events(handle, str(path), input_columns, required, options, sample_period_s)
 
 
+def _by_stream(read: Callable[[], Iterator[Event]]) -> Iterator[Event]:
+    """A file's events with each stream's together, streams in order of first appearance (see the
+    module docstring). A first pass finds whether the streams interleave; only then are the events
+    held in memory, so a file read stream by stream is streamed as before. An issue stays with the
+    stream of the sample before it."""
+    if not _interleaved(e for e in read() if isinstance(e, Sample)):
+        yield from read()
+        return
+    groups: dict[str | None, list[Event]] = {None: []}  # issues before the first sample
+    current = None
+    for event in read():
+        if isinstance(event, Sample):
+            current = event.sequence
+        groups.setdefault(current, []).append(event)
+    for events in groups.values():
+        yield from events
+
+
+def _interleaved(samples: Iterable[Sample]) -> bool:
+    """Whether a stream's samples come back after another stream's began."""
+    seen: set[str] = set()
+    current = None
+    for sample in samples:
+        if not sample.stream_column:
+            return False  # one stream
+        if sample.sequence != current:
+            if sample.sequence in seen:
+                return True
+            current = sample.sequence
+            seen.add(current)
+    return False
+
+
 def apply_policy(events: Iterable[Event], sample_period_s: float,
                  max_gap_samples: int = DEFAULT_MAX_GAP_SAMPLES) -> Iterator[Event]:
-    """The time policy of the module docstring: drop out-of-order samples, fill short gaps with NaN
-    samples, restart the stream after a long gap. Issues pass through unchanged."""
+    """The time policy of the module docstring, stream by stream: drop out-of-order samples, fill
+    short gaps with NaN samples, restart the stream after a long gap. Issues pass through unchanged."""
     last_time: float | None = None
     sequence: str | None = None
+    seen: set[str] = set()
     segment = 0
     for event in events:
         if isinstance(event, Issue):
             yield event
             continue
         if event.sequence != sequence:
+            if event.sequence in seen:  # only where the input cannot be regrouped (stdin)
+                yield Issue(event.line, "interleaved", f"{event.stream_column} {event.sequence!r} comes back after "
+                            "another stream began; it restarts as a new stream (send each stream's rows together, "
+                            "or stream a file: its rows are regrouped)", event.where)
             sequence, last_time, segment = event.sequence, None, 0
+            seen.add(sequence)
         if event.time_s is None or last_time is None:
             last_time = event.time_s
             yield _with(event, segment)
@@ -320,7 +382,9 @@ def apply_policy(events: Iterable[Event], sample_period_s: float,
         steps = round((event.time_s - last_time) / sample_period_s)
         if steps <= 0:
             yield Issue(event.line, "out_of_order", f"time {event.time_s:.6g} s is not after the previous sample's "
-                                                    f"{last_time:.6g} s; dropped", event.where)
+                                                    f"{last_time:.6g} s {_in_stream(event)}; dropped (several "
+                                                    "recordings in one table? --stream-col COLUMN streams each value "
+                                                    "of COLUMN on its own)", event.where)
             continue
         if steps - 1 > max_gap_samples:
             segment += 1
@@ -331,17 +395,19 @@ def apply_policy(events: Iterable[Event], sample_period_s: float,
                                            "(the NaN policy holds the last values)", event.where)
             nan = np.full_like(event.values, np.nan)
             for k in range(1, steps):
-                yield Sample(event.line, event.sequence, last_time + k * sample_period_s, nan, event.handedness,
-                             filled=True, segment=segment, where=event.where)
+                yield replace(event, time_s=last_time + k * sample_period_s, values=nan, filled=True, segment=segment)
         last_time = event.time_s
         yield _with(event, segment)
 
 
 def _with(sample: Sample, segment: int) -> Sample:
-    if sample.segment == segment:
-        return sample
-    return Sample(sample.line, sample.sequence, sample.time_s, sample.values, sample.handedness, sample.filled,
-                  segment, sample.where)
+    return sample if sample.segment == segment else replace(sample, segment=segment)
+
+
+def _in_stream(sample: Sample) -> str:
+    if sample.stream_column:
+        return f"in stream {sample.stream_column}={sample.sequence!r}"
+    return "(the table is read as one stream)"
 
 
 def read_samples(source: str | Path | IO[str], input_columns: Sequence[str], sample_period_s: float, *,

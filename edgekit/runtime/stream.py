@@ -11,8 +11,9 @@ The model's metadata picks the mode:
 - a **step** model (`kind = step`) runs once per sample on that sample's features and its state
   (O(1) work per sample); its logits at sample t are the offline causal forward over samples 0..t.
 Predictions are emitted every `hop` samples (`window_length // 4` by default) and at the end of
-each sequence (`final=True`); smoothing (`smoothing.py`) acts on the emitted predictions. A new
-`sequence_id` (or a gap-restart segment, see `sources.py`) resets the bridge and the model state.
+each stream (`final=True`); smoothing (`smoothing.py`) acts on the emitted predictions. A new
+stream (a new value of the stream column, `sequence_id` or `subject` by default, or a gap-restart
+segment; see `sources.py`) resets the bridge and the model state.
 
 A window model trained with per-sequence demographics takes them once per stream
 (`Streamer(..., demographics={"age": 12, ...})`, the CLI's `--demographics k=v,...`); every key the
@@ -79,7 +80,8 @@ class StreamSummary:
     samples: int = 0  # samples through the bridge (filled ones included)
     filled_samples: int = 0
     nan_samples: int = 0  # samples with at least one NaN input (handled by the NaN policy)
-    sequences: int = 0
+    sequences: int = 0  # streams
+    stream_column: str = ""  # the column whose values are the streams ("" for one stream)
     model_runs: int = 0
     predictions: int = 0
     issues: dict[str, int] = field(default_factory=dict)
@@ -319,6 +321,7 @@ class Streamer:
                 if self._key is not None:
                     close()
                 self._key = key
+                summary.stream_column = event.stream_column
                 self._select_bridge(event.handedness)
                 self._reset_stream()
                 summary.sequences += 1

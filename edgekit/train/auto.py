@@ -25,7 +25,9 @@ What is derived, and why (each choice is also written as a note above the printe
   `FIT_SECONDS` at `CPU_FLOPS`, measured from the models' own MACs (a training step costs about
   2 FLOPs x 3 passes x MACs x batch; one pass for MiniRocket, whose transform is fixed), `ACCELERATOR_FACTOR` x more on an accelerator; the learning rate follows sqrt(batch). Where the
   validation splits are big enough to choose by, each stage keeps its best validated weights and
-  stops after `PATIENCE` evaluations without improvement; otherwise it runs its whole budget.
+  stops after `PATIENCE` evaluations without improvement (never before `MIN_BUDGET_FRACTION` of the
+  shortest budget: an override that lowers a budget lowers that minimum with it); otherwise it
+  runs its whole budget.
 """
 
 from __future__ import annotations
@@ -121,7 +123,39 @@ def derive_recipe(source: str, *, test_source: str | None = None, teacher: str =
     if overrides:
         recipe = recipe_from_dict(apply_overrides(recipe_to_dict(recipe), overrides), where="derived recipe")
         notes.append(f"overrides applied last: {' '.join(overrides)}")
+        if (note := _min_steps_after_overrides(recipe, overrides)) is not None:
+            notes.append(note)
     return AutoRecipe(recipe, tuple(notes))
+
+
+def _min_steps_after_overrides(recipe: Recipe, overrides: Sequence[str]) -> str | None:
+    """Keeps `train.min_steps` within every stage's budget once overrides changed them: a derived
+    minimum follows the overridden budgets (`MIN_BUDGET_FRACTION` of the shortest), a minimum the
+    user set above a stage's budget is refused (early stopping could never act in that stage)."""
+    from edgekit.train.config import stage_budget
+    from edgekit.train.recipe import RecipeError
+
+    given = {o.partition("=")[0].strip() for o in overrides}
+    train = recipe.train
+    budgets = {f"{name}.max_steps": stage_budget(train, stage.epochs, stage.max_steps)[1]
+               for name, stage in (("teachers", recipe.teachers), ("student", recipe.student))}
+    budgets = {key: steps for key, steps in budgets.items() if steps is not None}
+    if not budgets:
+        return None
+    key, shortest = min(budgets.items(), key=lambda item: item[1])
+    if "train.min_steps" in given:
+        if train.min_steps > shortest:
+            whose = "" if key in given else " (derived)"
+            raise RecipeError(f"derived recipe: train.min_steps={train.min_steps} is above {key}={shortest}{whose}; "
+                              f"expected train.min_steps <= every stage's max_steps (lower it or raise {key})")
+        return None
+    if train.min_steps == 0 or not given & budgets.keys():  # no early stopping, or the derived budgets
+        return None
+    derived, train.min_steps = train.min_steps, int(shortest * MIN_BUDGET_FRACTION)
+    if train.min_steps == derived:
+        return None
+    return (f"train.min_steps: {train.min_steps}, a third of the shortest budget after the overrides "
+            f"({key}={shortest}), instead of the derived {derived}")
 
 
 def auto_recipe(train_ds: SequenceDataset, *, data: DataConfig, teacher: str = "ensemble",
@@ -281,13 +315,14 @@ def _features(ds: SequenceDataset) -> tuple[str, int, str]:
     """(features.preset, the channels the models read, note): the auto spec when its roles are
     recognised, else the raw channels."""
     from edgekit.features import FeatureSpec
+    from edgekit.features.channel_names import ACC_STEMS, names_hint
 
     try:
         spec = FeatureSpec.for_dataset(ds)
     except SpecError:
         shown = ", ".join(ds.channels[:6]) + (", ..." if len(ds.channels) > 6 else "")
         return "none", len(ds.channels), (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
-                        "the auto spec needs acc_x/y/z, total_acc_x/y/z or body_acc_x/y/z)")
+                        f"the auto spec needs {names_hint(ACC_STEMS)})")
     roles = [r for r, cols in (("acc", spec.inputs.acc), ("rot", spec.inputs.rot), ("gyro", spec.inputs.gyro),
                                ("thm", spec.inputs.thm)) if cols]
     if spec.inputs.tof_sensors:

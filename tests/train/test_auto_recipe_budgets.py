@@ -1,0 +1,59 @@
+"""Zero-config recipes with budget overrides: `train.min_steps` stays within every stage's
+`max_steps` (a derived minimum follows the overridden budgets, a user's minimum above one is refused)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from edgekit.train.auto import MIN_BUDGET_FRACTION, derive_recipe
+from edgekit.train.recipe import RecipeError
+
+
+@pytest.fixture(scope="module")
+def monitored_table(tmp_path_factory):
+    """70 sequences of 2 classes: validation splits big enough that the derived recipe early-stops."""
+    rng = np.random.default_rng(0)
+    n, length = 70, 16
+    path = tmp_path_factory.mktemp("budgets") / "wrist.csv"
+    pl.DataFrame({"sequence_id": np.repeat([f"s{i}" for i in range(n)], length),
+                  "label": np.repeat([("rest", "walk")[i % 2] for i in range(n)], length),
+                  "time": np.tile(np.arange(length) * 0.05, n),
+                  **{c: rng.normal(size=n * length) for c in ("acc_x", "acc_y", "acc_z")}}).write_csv(path)
+    return str(path)
+
+
+def test_a_lowered_budget_takes_the_derived_minimum_with_it(monitored_table):
+    derived = derive_recipe(monitored_table, test_source=monitored_table)
+    assert derived.recipe.train.min_steps > 200  # the premise: a third of the derived budgets
+    auto = derive_recipe(monitored_table, test_source=monitored_table, overrides=["student.max_steps=200"])
+    train = auto.recipe.train
+    assert auto.recipe.student.max_steps == 200
+    assert train.min_steps == int(200 * MIN_BUDGET_FRACTION) <= auto.recipe.teachers.max_steps
+    assert any(f"train.min_steps: {train.min_steps}" in n and "student.max_steps=200" in n
+               and f"derived {derived.recipe.train.min_steps}" in n for n in auto.notes), auto.notes
+
+
+def test_a_user_minimum_above_a_budget_is_refused_naming_both(monitored_table):
+    with pytest.raises(RecipeError, match=r"train.min_steps=300 is above student.max_steps=200;"):
+        derive_recipe(monitored_table, test_source=monitored_table,
+                      overrides=["student.max_steps=200", "train.min_steps=300"])
+    kept = derive_recipe(monitored_table, test_source=monitored_table,
+                         overrides=["student.max_steps=200", "train.min_steps=150"]).recipe
+    assert kept.train.min_steps == 150  # the user's own minimum, within the budget, is left alone
+
+
+def test_print_recipe_shows_the_followed_minimum(monitored_table):
+    import tomllib
+
+    from edgekit.cli import main as cli
+
+    args = ["train", monitored_table, "--test", monitored_table, "--print-recipe"]
+    result = CliRunner().invoke(cli, [*args, "student.max_steps=50"])
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads(result.output)["train"]["min_steps"] == 16
+    assert "# train.min_steps: 16, a third of the shortest budget" in result.output
+    refused = CliRunner().invoke(cli, [*args, "student.max_steps=50", "train.min_steps=60"])
+    assert refused.exit_code == 2 and "train.min_steps=60 is above student.max_steps=50" in refused.output
