@@ -17,7 +17,7 @@ The input policy (what `edgekit stream` does with imperfect data), applied by `a
 | what | policy |
 |---|---|
 | malformed line (wrong field count, a value that is not a number, a bad time, an unterminated quote) | skipped and reported with its line number (`Issue(kind="malformed")`); never fatal. A record is one line (quoted fields never span lines), so a stray quote costs only its own line |
-| binary line (control bytes such as NUL, or bytes that are not UTF-8), in any field | skipped and reported as `malformed` with a count of the bad bytes, never echoing them; a garbled `sequence_id` never starts a new sequence |
+| binary line (control bytes such as NUL, or bytes that are not UTF-8), in any field | skipped and reported as `malformed` with a count of the bad bytes, never echoing them; a garbled stream value (`sequence_id`, `--stream-col`) never starts a new stream |
 | NaN / empty / `null` / `NA` value | passed to the bridge as NaN: the FeatureSpec's NaN policy (`HOLD_LAST`: hold the last valid value, ToF −1 = no return) applies exactly as in training |
 | an input column absent from the header | NaN in every sample (reported once); an absent accelerometer column is an error |
 | out-of-order or duplicate time (not at least half a period after the stream's previous sample) | dropped and reported (`out_of_order`, naming the stream column and `--stream-col`): the bridge's state cannot go back in time |

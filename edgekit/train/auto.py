@@ -33,6 +33,7 @@ What is derived, and why (each choice is also written as a note above the printe
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -123,22 +124,25 @@ def derive_recipe(source: str, *, test_source: str | None = None, teacher: str =
     if overrides:
         recipe = recipe_from_dict(apply_overrides(recipe_to_dict(recipe), overrides), where="derived recipe")
         notes.append(f"overrides applied last: {' '.join(overrides)}")
-        if (note := _min_steps_after_overrides(recipe, overrides)) is not None:
+        trains_teachers = teacher == "ensemble" or teacher in _registered_teachers()
+        if (note := _stopping_after_overrides(recipe, overrides, trains_teachers)) is not None:
             notes.append(note)
     return AutoRecipe(recipe, tuple(notes))
 
 
-def _min_steps_after_overrides(recipe: Recipe, overrides: Sequence[str]) -> str | None:
-    """Keeps `train.min_steps` within every stage's budget once overrides changed them: a derived
-    minimum follows the overridden budgets (`MIN_BUDGET_FRACTION` of the shortest), a minimum the
-    user set above a stage's budget is refused (early stopping could never act in that stage)."""
+def _stopping_after_overrides(recipe: Recipe, overrides: Sequence[str], trains_teachers: bool) -> str | None:
+    """Keeps early stopping able to act once overrides changed the budgets of the stages that
+    train: a derived `train.min_steps` follows the overridden budgets (`MIN_BUDGET_FRACTION` of the
+    shortest) and a derived `train.eval_every_steps` shrinks to leave `EVALUATIONS` validations; a
+    minimum the user set above a stage's budget is refused (early stopping could never act there)."""
     from edgekit.train.config import stage_budget
     from edgekit.train.recipe import RecipeError
 
     given = {o.partition("=")[0].strip() for o in overrides}
     train = recipe.train
     budgets = {f"{name}.max_steps": stage_budget(train, stage.epochs, stage.max_steps)[1]
-               for name, stage in (("teachers", recipe.teachers), ("student", recipe.student))}
+               for name, stage in (("teachers", recipe.teachers), ("student", recipe.student))
+               if name == "student" or trains_teachers}
     budgets = {key: steps for key, steps in budgets.items() if steps is not None}
     if not budgets:
         return None
@@ -152,10 +156,13 @@ def _min_steps_after_overrides(recipe: Recipe, overrides: Sequence[str]) -> str 
     if train.min_steps == 0 or not given & budgets.keys():  # no early stopping, or the derived budgets
         return None
     derived, train.min_steps = train.min_steps, int(shortest * MIN_BUDGET_FRACTION)
+    if train.eval_every_steps and "train.eval_every_steps" not in given:
+        train.eval_every_steps = max(1, min(train.eval_every_steps, shortest // EVALUATIONS))
     if train.min_steps == derived:
         return None
-    return (f"train.min_steps: {train.min_steps}, a third of the shortest budget after the overrides "
-            f"({key}={shortest}), instead of the derived {derived}")
+    validated = f"every {train.eval_every_steps} steps" if train.eval_every_steps else "at each epoch's end"
+    return (f"train.min_steps: {train.min_steps} ({Fraction(MIN_BUDGET_FRACTION).limit_denominator(10)} of the shortest budget after the "
+            f"overrides, {key}={shortest}) instead of the derived {derived}; validated {validated}")
 
 
 def auto_recipe(train_ds: SequenceDataset, *, data: DataConfig, teacher: str = "ensemble",

@@ -150,7 +150,8 @@ def sweep(req: SweepRequest, *, pruner=None, on_progress: ProgressFn | None = No
     _claim_out(out, study_name, storage)
     direction = "minimize" if req.recipe.train.monitor == "loss" else "maximize"
     study = _open_study(storage, study_name, direction, identity={
-        "recipe": raw, "space": to_plain(req.space), "stage": req.stage, "member": member, "teacher": teacher})
+        "recipe": raw, "space": to_plain(req.space), "stage": req.stage, "member": member,
+        **({"teacher": teacher} if teacher else {})})  # studies made before --teacher existed stay resumable
     if not study.trials:
         _enqueue_baseline(study, req.space, raw)
     missing = max(0, req.trials - sum(t.state.is_finished() and t.state.name != "FAIL" for t in study.trials))
@@ -187,8 +188,11 @@ def _member(req: SweepRequest) -> str | None:
 def _teacher(req: SweepRequest) -> str | None:
     """The teacher run's absolute folder, checked to hold an ensemble; refuse KD keys without one."""
     kd_keys = sorted(k for k in req.space if k.startswith("distill."))
+    if kd_keys and req.stage == "teachers":
+        raise SweepError(f"the space varies {', '.join(kd_keys)}, which act on the student only; --stage teachers "
+                         "trains a teacher: expected --stage student --teacher RUN_DIR")
     if req.teacher is None:
-        if kd_keys and req.stage == "student":
+        if kd_keys:
             raise SweepError(f"the space varies {', '.join(kd_keys)}, which only matter when the student is distilled; "
                              "expected --teacher RUN_DIR (a run whose teachers `edgekit train` trained)")
         return None
@@ -228,7 +232,8 @@ def _open_study(storage: str, study_name: str, direction: str, identity: dict):
     elif recorded != json.loads(json.dumps(identity)):
         diffs = differences(recorded, identity)
         named = ", ".join(f"{d.key} ({show(d.old)} → {show(d.new)})" for d in diffs[:4])
-        raise SweepError(f"study {study_name!r} in {storage} was made from another recipe, space or stage: {named}"
+        raise SweepError(f"study {study_name!r} in {storage} was made from another recipe, space, stage or "
+                             f"teacher run: {named}"
                          f"{' ...' if len(diffs) > 4 else ''}; use a new --study-name (or --out) for a new search")
     return study
 

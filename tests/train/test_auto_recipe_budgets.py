@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from edgekit.train.auto import MIN_BUDGET_FRACTION, derive_recipe
+from edgekit.train.auto import EVALUATIONS, MIN_BUDGET_FRACTION, derive_recipe
 from edgekit.train.recipe import RecipeError
 
 
@@ -34,6 +34,16 @@ def test_a_lowered_budget_takes_the_derived_minimum_with_it(monitored_table):
     assert train.min_steps == int(200 * MIN_BUDGET_FRACTION) <= auto.recipe.teachers.max_steps
     assert any(f"train.min_steps: {train.min_steps}" in n and "student.max_steps=200" in n
                and f"derived {derived.recipe.train.min_steps}" in n for n in auto.notes), auto.notes
+    # validation keeps up with the shorter budget, so early stopping can still act
+    assert derived.recipe.train.eval_every_steps > 200 // EVALUATIONS  # the premise: 1 validation in 200 steps
+    assert train.eval_every_steps == 200 // EVALUATIONS
+
+
+def test_a_student_alone_is_not_held_to_the_teachers_budget(monitored_table):
+    # --teacher none: the teachers never train, so their budget neither refuses nor sets the minimum
+    auto = derive_recipe(monitored_table, test_source=monitored_table, teacher="none",
+                         overrides=["student.max_steps=3000", "teachers.max_steps=10"])
+    assert auto.recipe.train.min_steps == int(3000 * MIN_BUDGET_FRACTION)
 
 
 def test_a_user_minimum_above_a_budget_is_refused_naming_both(monitored_table):
@@ -54,6 +64,6 @@ def test_print_recipe_shows_the_followed_minimum(monitored_table):
     result = CliRunner().invoke(cli, [*args, "student.max_steps=50"])
     assert result.exit_code == 0, result.output
     assert tomllib.loads(result.output)["train"]["min_steps"] == 16
-    assert "# train.min_steps: 16, a third of the shortest budget" in result.output
+    assert "# train.min_steps: 16 (1/3 of the shortest budget" in result.output
     refused = CliRunner().invoke(cli, [*args, "student.max_steps=50", "train.min_steps=60"])
     assert refused.exit_code == 2 and "train.min_steps=60 is above student.max_steps=50" in refused.output
