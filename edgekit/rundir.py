@@ -39,7 +39,7 @@ All logits are log-probabilities; `<split>` is `test` plus any extra test splits
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,13 +127,18 @@ class RunDir:
 def save_model(folder: Path, model, name: str, options: dict[str, Any]) -> None:
     """Write `model.pt` (state_dict) and `model.json` ({"name", "options"}) into `folder`. The
     options are complete (the builder's defaults filled in), so a later edgekit whose defaults
-    differ rebuilds the model that was trained."""
+    differ rebuilds the model that was trained. A student's defaults live in its preset config,
+    which the built model keeps (`model.config`): that is recorded whole."""
     from edgekit.models.registry import resolved_options
     from edgekit.train.checkpoint import write_torch_file
 
     folder = Path(folder)
+    resolved = resolved_options(name, dict(options))
+    config = getattr(model, "config", None)
+    if is_dataclass(config):
+        resolved |= to_plain(config)
     write_torch_file(folder / "model.pt", model.state_dict(), "model", "free some space and retrain the stage")
-    write_json_atomic(folder / "model.json", {"name": name, "options": to_plain(resolved_options(name, dict(options)))})
+    write_json_atomic(folder / "model.json", {"name": name, "options": to_plain(resolved)})
 
 
 def load_model(folder: Path, map_location: str = "cpu"):

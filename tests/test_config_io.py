@@ -65,8 +65,8 @@ def test_saved_model_options_are_plain_json_and_load_back(tmp_path):
 
 
 def test_saved_models_record_every_builder_default_and_load_back(tmp_path):
-    """model.json holds the builder's resolved defaults too (a later default change, e.g. the
-    squeezeformer's BERT stage, must not change a saved model), and they parse back for every model."""
+    """model.json holds the builder's resolved defaults (a student's whole preset config), and they
+    parse back for every registered model."""
     import inspect
 
     import torch
@@ -83,9 +83,47 @@ def test_saved_models_record_every_builder_default_and_load_back(tmp_path):
         saved = json.loads((tmp_path / name / "model.json").read_text())["options"]
         params = inspect.signature(get_entry(name).builder).parameters
         named = [k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-        assert list(saved)[:len(named)] == named, name  # builders with **opts keep what was given after
+        assert list(saved)[:len(named)] == named, name
+        if len(named) < len(params):  # a student: its preset config, whole
+            assert set(saved) - set(named) == {f for f in model.config.__dataclass_fields__}, name
         again = load_model(tmp_path / name)
         assert again.state_dict().keys() == model.state_dict().keys(), name
+
+
+def test_a_saved_model_rebuilds_as_trained_after_its_defaults_change(tmp_path, monkeypatch):
+    import dataclasses
+
+    import torch
+
+    from edgekit.models import create_model
+    from edgekit.models.registry import get_entry
+    from edgekit.models.students import mbconv_tcn
+    from edgekit.rundir import load_model, save_model
+
+    x = torch.randn(2, 24, 6)
+    for name, change in (("mbconv_tcn_xs", lambda: monkeypatch.setattr(
+            mbconv_tcn, "_XS", dataclasses.replace(mbconv_tcn._XS, stem_chs=8))),
+            ("squeezeformer", lambda: monkeypatch.setattr(
+                get_entry("squeezeformer").builder, "__defaults__",
+                tuple(0 if p.name == "bert_layers" else p.default for p in inspect_defaults("squeezeformer"))))):
+        options = {"in_chs": 6, "num_classes": 3, **({"d_model": 32, "num_heads": 4, "d_ff": 64, "layers": 1}
+                                                     if name == "squeezeformer" else {})}
+        torch.manual_seed(0)
+        model = create_model(name, **options).eval()
+        save_model(tmp_path / name, model, name, options)
+        change()  # a later edgekit's default differs
+        shapes = {k: v.shape for k, v in model.state_dict().items()}
+        assert {k: v.shape for k, v in create_model(name, **options).state_dict().items()} != shapes  # the premise
+        torch.testing.assert_close(load_model(tmp_path / name)(x), model(x))
+
+
+def inspect_defaults(name: str):
+    import inspect
+
+    from edgekit.models.registry import get_entry
+
+    return [p for p in inspect.signature(get_entry(name).builder).parameters.values()
+            if p.default is not inspect.Parameter.empty]
 
 
 def test_recipe_lists_become_the_tuples_a_builder_asks_for():

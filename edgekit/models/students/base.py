@@ -9,8 +9,9 @@ Option dataclasses are flat (`HeadConfig` fields mixed into each student's confi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Sequence, TypeVar
+import typing
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import Any, Sequence, TypeVar
 
 import torch
 from torch import nn
@@ -41,12 +42,32 @@ C = TypeVar("C")
 
 
 def configure(preset: C, opts: dict) -> C:
-    """`preset` with `opts` applied; an unknown option is an error naming the allowed ones."""
+    """`preset` with `opts` applied; an unknown option is an error naming the allowed ones. Plain
+    TOML/JSON values become what the fields' annotations ask for (a list a tuple, a table a
+    dataclass: `stages = [{out_chs = 32, dilations = [1, 2]}]`), so a recipe or `model.json` can
+    give any option."""
     allowed = {f.name for f in fields(preset)}
     unknown = sorted(set(opts) - allowed)
     if unknown:
         raise EdgekitError(f"unknown option(s) {unknown} for {type(preset).__name__}; allowed: {sorted(allowed)}")
-    return replace(preset, **{k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()})
+    hints = typing.get_type_hints(type(preset))
+    return replace(preset, **{k: _coerce(hints.get(k), v) for k, v in opts.items()})
+
+
+def _coerce(tp: Any, value: Any) -> Any:
+    if isinstance(value, dict) and is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        return tp(**{k: _coerce(hints.get(k), v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_coerce(_item_type(tp), v) for v in value)
+    return value
+
+
+def _item_type(tp: Any) -> Any:
+    """The element type of a `tuple[X, ...]` annotation (or of the tuple in a union), else None."""
+    if typing.get_origin(tp) is tuple:
+        return next(iter(typing.get_args(tp)), None)
+    return next((_item_type(a) for a in typing.get_args(tp) if typing.get_origin(a) is tuple), None)
 
 
 def _recon_index(recon_chs: int | Sequence[int], in_chs: int) -> tuple[int, ...]:
