@@ -43,7 +43,7 @@ OUT = ROOT / "results" / "bench"
 RUNS = OUT / "pieces_runs"
 SIM_DATA = ["data.simulate_sequences=960", "data.simulate_subjects=40"]
 UNLABELED_SEQUENCES, UNLABELED_SEED = 600, 7
-MANIFOLD_LAYERS = '["stem", "stack.blocks.1", "blocks.0", "stages.0"]'  # each model mixes those it has
+MANIFOLD_LAYERS = '["stem", "stack.blocks.1", "blocks.0", "stages.0", "backbone.blocks.1"]'  # each model (the student too) mixes those it has
 
 
 @dataclass(frozen=True)

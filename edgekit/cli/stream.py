@@ -89,7 +89,8 @@ def stream(model: Path, source: str, stream_column: str | None, hop: int | None,
     lat = summary.latency_us
     rows = [["model", f"{summary.model} ({summary.mode}, {summary.precision})"], ["hop", summary.hop],
             ["smoothing", summary.smoothing or "none"],
-            [f"streams (by {summary.stream_column})" if summary.stream_column else "streams", summary.sequences],
+            [f"streams (by {summary.stream_column}; a gap restart counts as a new one)" if summary.stream_column
+             else "streams (a gap restart counts as a new one)", summary.sequences],
             ["samples", summary.samples],
             ["model runs", summary.model_runs], ["predictions", summary.predictions],
             ["samples with NaN inputs (NaN policy)", summary.nan_samples], ["filled gap samples", summary.filled_samples],

@@ -86,4 +86,4 @@ def test_cli_streams_each_subject_and_reports_per_subject(sim_export, tmp_path):
     assert summary["stream_column"] == "subject" and summary["sequences"] == 2
     assert "out_of_order" not in summary["issues"] and [f["sequence"] for f in summary["finals"]] == [first, second]
     text = CliRunner().invoke(main, ["stream", str(sim_export.step), "--input", str(path)])
-    assert text.exit_code == 0 and "streams (by subject)" in text.output and "per subject" in text.output
+    assert text.exit_code == 0 and "streams (by subject;" in text.output and "per subject" in text.output
