@@ -11,7 +11,7 @@ from edgekit.data.cmi_schema import ACC_COLUMNS
 from edgekit.data.dataset import SequenceDataset
 from edgekit.data.load import load_dataset
 from edgekit.errors import EdgekitError
-from edgekit.train.auto import STUDENT_STEPS, TEACHER_STEPS, auto_recipe, derive_recipe
+from edgekit.train.auto import MODALITY_DROPOUT, STUDENT_STEPS, TEACHER_STEPS, auto_recipe, derive_recipe
 from edgekit.train.config import DataConfig
 from edgekit.train.recipe import dump_recipe, recipe_from_dict, recipe_to_dict
 
@@ -73,6 +73,7 @@ def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
     # each fit capped by its compute on a CPU (the models' MACs), at least one epoch
     assert 1 <= epochs <= 12 and r.teachers.max_steps < TEACHER_STEPS and r.student.max_steps < STUDENT_STEPS
     assert r.train.patience > 0 and r.train.restore_best and r.student.valid_fraction > 0  # ~1,100 to choose by
+    assert r.train.augment.modality_dropout_p == 0  # an IMU alone: nothing to drop
     on_gpu = derive_recipe(str(uci_har_path), accelerator=True).recipe
     assert on_gpu.teachers.max_steps == TEACHER_STEPS and on_gpu.student.max_steps == STUDENT_STEPS
 
@@ -85,6 +86,8 @@ def test_simulator_gets_grouped_folds_a_holdout_and_the_cmi_loss(sim_table):
     assert r.data.length % 8 == 0 and r.data.length <= ds.lengths.max()
     assert (ds.lengths <= r.data.length).mean() >= 0.85  # crop only the longest tenth
     assert r.features.preset == "auto" and r.train.loss.binary_weight > 0
+    # thermopiles and ToF: some sequences train as IMU-only (bench/pieces.py: +0.04..0.06 on IMU-only test)
+    assert r.train.augment.modality_dropout_p == MODALITY_DROPOUT
 
 
 def test_simulator_by_name_from_the_command_line():
