@@ -134,7 +134,10 @@ def _uci_pieces() -> list[Piece]:
         Piece("uci", "densenet1d", one, members=(("densenet1d", {"stem_chs": 32, "block_depths": [2, 2, 2],
                                                                  "growth_rate": 16}),)),
         *_option_rows("uci"),
-        Piece("uci", "TTA flip", "TTA", ('teachers.tta=["flip"]',)),
+        # the sign flip is exact only on raw channels (features of a negated signal are not negated features)
+        Piece("uci", "raw channels", "TTA", ('features.preset="none"',)),
+        Piece("uci", "raw channels + TTA flip", "TTA", ('features.preset="none"', 'teachers.tta=["flip"]'),
+              baseline="raw channels"),
     ]
 
 
@@ -288,9 +291,11 @@ def main() -> None:
                              "baseline": piece.baseline, "members": [], "scores": {}, "wall_s": 0.0,
                              "error": f"{type(exc).__name__}: {exc}"})
             print(f"{piece.dataset} {piece.name}: {rows[-1].get('error') or rows[-1]['scores']}", flush=True)
+    # rows of an earlier call (--only, --rows) stay, in the pieces' order; rows of pieces no longer listed go
+    order = [(p.dataset, p.name) for p in _sim_pieces() + _uci_pieces()]
     saved = json.loads((OUT / "pieces.json").read_text())["rows"] if (OUT / "pieces.json").exists() else []
-    names = {(r["dataset"], r["name"]) for r in rows}
-    rows = [r for r in saved if (r["dataset"], r["name"]) not in names] + rows
+    by_key = {(r["dataset"], r["name"]): r for r in [*saved, *rows]}
+    rows = [by_key[key] for key in order if key in by_key]
     write_json_atomic(OUT / "pieces.json", {"rows": rows, "machine": _machine()})
     parts = []
     for dataset, title in (("sim", "Simulator (CMI score)"), ("uci", "UCI-HAR (accuracy %)")):
