@@ -300,7 +300,7 @@ def main() -> None:
     parts = []
     for dataset, title in (("sim", "Simulator (CMI score)"), ("uci", "UCI-HAR (accuracy %)")):
         if any(r["dataset"] == dataset for r in rows):
-            parts += [f"### {title}", "", table(rows, dataset), ""]
+            parts += [f"#### {title}", "", table(rows, dataset), ""]
     write_text_atomic(OUT / "pieces.md", "\n".join(parts))
     print((OUT / "pieces.md").read_text())
 
