@@ -61,6 +61,14 @@ def parse(tp: Any, data: Any, where: str = "", *, key: str = "", error: type[Edg
         raise error(f"{where}: {problem}" if where else problem) from None
 
 
+def needs_parsing(tp: Any) -> bool:
+    """Whether plain values for annotation `tp` must go through `parse` to become it: a dataclass
+    or a tuple anywhere in it (TOML/JSON give tables and lists)."""
+    if is_dataclass(tp) or typing.get_origin(tp) is tuple:
+        return True
+    return any(needs_parsing(a) for a in typing.get_args(tp) if a is not Ellipsis)
+
+
 def check(obj: Any) -> None:
     """Hold a dataclass built in code to its field types and ranges; call it from `__post_init__`.
     Lax, as code may give an Enum by its value or a tuple as a list: the converted value is kept."""

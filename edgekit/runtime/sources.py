@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
 import sys
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator, Sequence
+from typing import IO, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -138,12 +139,7 @@ def _layout(header: Sequence[str], input_columns: Sequence[str], required: Seque
         raise DataError(f"{where}: time column {time_col!r} not in the header {names[:12]}")
     unit = unit or TimeUnit.SECONDS
     scale = {TimeUnit.SECONDS: 1.0, TimeUnit.MILLISECONDS: 1e-3, TimeUnit.SAMPLES: sample_period_s}[unit]
-    stream = options.stream_column
-    if stream is None:
-        stream = next((c for c in (SEQUENCE_COLUMN, SUBJECT_COLUMN) if c in index), "")
-    elif stream and stream not in index:
-        raise DataError(f"{where}: stream column {stream!r} (--stream-col) is not in the header {names[:12]}; "
-                        "expected one of its columns, or '' to read the table as one stream")
+    stream = _stream_column(names, options, where)
     return _Layout(inputs=[index.get(c) for c in input_columns], sequence=index.get(stream) if stream else None,
                    stream_column=stream, time=index.get(time_col) if time_col else None, time_scale=scale,
                    handedness=index.get(HANDEDNESS_COLUMN), width=len(names),
@@ -172,6 +168,17 @@ def _not_text(text: str) -> str | None:
 def _shown(text: str, limit: int = 24) -> str:
     """A field as it may appear in a message: escaped (`\\x00`, never raw bytes) and cut short."""
     return ascii(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _stream_column(names: Sequence[str], options: SourceOptions, where: str) -> str:
+    """The column whose values are the streams ("" for one stream), as `SourceOptions` says."""
+    stream = options.stream_column
+    if stream is None:
+        return next((c for c in (SEQUENCE_COLUMN, SUBJECT_COLUMN) if c in names), "")
+    if stream and stream not in names:
+        raise DataError(f"{where}: stream column {stream!r} (--stream-col) is not in the header {list(names)[:12]}; "
+                        "expected one of its columns, or '' to read the table as one stream")
+    return stream
 
 
 def _fields(text: str) -> list[str]:
@@ -272,7 +279,7 @@ def _parquet_events(path: Path, input_columns: Sequence[str], required: Sequence
         if layout.time is not None else None
     hands = frame.get_column(col_of(layout.handedness)).cast(pl.Int64, strict=False).to_list() \
         if layout.handedness is not None else None
-    for i in range(n):
+    for i in _grouped(seqs):
         time_s = None
         if times is not None:
             if not np.isfinite(times[i]):
@@ -312,9 +319,10 @@ def read_events(source: str | Path | IO[str], input_columns: Sequence[str], *, r
     if not path.is_file():
         raise DataError(f"{path}: no such input file; expected a .csv or .parquet table, or - for stdin")
     if path.suffix.lower() == ".parquet":
-        yield from _by_stream(lambda: _parquet_events(path, input_columns, required, options, sample_period_s))
+        yield from _parquet_events(path, input_columns, required, options, sample_period_s)
         return
-    yield from _by_stream(lambda: _csv_file_events(path, input_columns, required, options, sample_period_s))
+    events = _csv_file_events(path, input_columns, required, options, sample_period_s)
+    yield from _by_stream(events) if _interleaved(_csv_stream_values(path, options)) else events
 
 
 def _csv_file_events(path: Path, input_columns: Sequence[str], required: Sequence[str], options: SourceOptions,
@@ -323,37 +331,53 @@ def _csv_file_events(path: Path, input_columns: Sequence[str], required: Sequenc
         yield from _csv_events(handle, str(path), input_columns, required, options, sample_period_s)
 
 
-def _by_stream(read: Callable[[], Iterator[Event]]) -> Iterator[Event]:
+def _grouped(streams: Sequence[str]) -> Iterable[int]:
+    """Row indices with each stream's rows together (in their order), streams in order of first
+    appearance: a table read stream by stream comes back in its own order."""
+    rank: dict[str, int] = {}
+    codes = np.fromiter((rank.setdefault(v, len(rank)) for v in streams), dtype=np.int64, count=len(streams))
+    return np.argsort(codes, kind="stable").tolist()
+
+
+def _by_stream(events: Iterable[Event]) -> Iterator[Event]:
     """A file's events with each stream's together, streams in order of first appearance (see the
-    module docstring). A first pass finds whether the streams interleave; only then are the events
-    held in memory, so a file read stream by stream is streamed as before. An issue stays with the
-    stream of the sample before it."""
-    if not _interleaved(e for e in read() if isinstance(e, Sample)):
-        yield from read()
-        return
+    module docstring); held in memory, so only for files whose streams interleave. An issue stays
+    with the stream of the sample before it."""
     groups: dict[str | None, list[Event]] = {None: []}  # issues before the first sample
     current = None
-    for event in read():
+    for event in events:
         if isinstance(event, Sample):
             current = event.sequence
         groups.setdefault(current, []).append(event)
-    for events in groups.values():
-        yield from events
+    for grouped in groups.values():
+        yield from grouped
 
 
-def _interleaved(samples: Iterable[Sample]) -> bool:
-    """Whether a stream's samples come back after another stream's began."""
-    seen: set[str] = set()
-    current = None
-    for sample in samples:
-        if not sample.stream_column:
-            return False  # one stream
-        if sample.sequence != current:
-            if sample.sequence in seen:
-                return True
-            current = sample.sequence
-            seen.add(current)
-    return False
+def _csv_stream_values(path: Path, options: SourceOptions) -> Iterator[str]:
+    """The stream column's value on each readable line of a CSV file, read without parsing the
+    samples: what `_interleaved` decides on before the file is streamed."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        try:
+            names = _fields(next(handle, ""))
+        except csv.Error:
+            return  # `_csv_events` reports the header
+        column = _stream_column(names, options, str(path))
+        if not column:
+            return
+        at = names.index(column)
+        for text in handle:
+            try:
+                row = _fields(text)
+            except csv.Error:
+                continue
+            if len(row) > at:
+                yield row[at].strip()
+
+
+def _interleaved(streams: Iterable[str]) -> bool:
+    """Whether a stream's rows come back after another stream's began."""
+    runs = [value for value, _ in itertools.groupby(streams)]
+    return len(runs) != len(set(runs))
 
 
 def apply_policy(events: Iterable[Event], sample_period_s: float,

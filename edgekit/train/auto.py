@@ -33,11 +33,11 @@ What is derived, and why (each choice is also written as a note above the printe
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 import re
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from edgekit.data.inspect import PERIOD_SOURCE_KEY, PeriodSource
 from edgekit.data.segments import segmentation_note
 from edgekit.errors import EdgekitError, SpecError
 from edgekit.train.config import SIMULATOR, DataConfig, ModelConfig, Recipe
+
+if TYPE_CHECKING:
+    from edgekit.features import FeatureSpec
 
 MAX_LENGTH = 512  # samples per model input: longer sequences are cropped (keep the last samples)
 WINDOW_S = 2.56  # sliding windows for long recordings, rounded to a power of two in 32..256 samples
@@ -125,8 +128,7 @@ def derive_recipe(source: str, *, test_source: str | None = None, teacher: str =
     if overrides:
         recipe = recipe_from_dict(apply_overrides(recipe_to_dict(recipe), overrides), where="derived recipe")
         notes.append(f"overrides applied last: {' '.join(overrides)}")
-        trains_teachers = teacher == "ensemble" or teacher in _registered_teachers()
-        if (note := _stopping_after_overrides(recipe, overrides, trains_teachers)) is not None:
+        if (note := _stopping_after_overrides(recipe, overrides, _trains_teachers(teacher))) is not None:
             notes.append(note)
     return AutoRecipe(recipe, tuple(notes))
 
@@ -190,9 +192,10 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
     if data.window:
         ds = sliding_windows(ds, data.window, data.hop)
     recipe = Recipe(name=name, data=data)
-    n_train, note = _folds(recipe, ds, trains_teachers=teacher == "ensemble" or teacher in _registered_teachers())
+    n_train, note = _folds(recipe, ds, trains_teachers=_trains_teachers(teacher))
     notes.append(note)
-    recipe.features.preset, in_chs, note = _features(ds)
+    spec, in_chs, note = _features(ds)
+    recipe.features.preset = "none" if spec is None else "auto"
     notes.append(note)
     notes.append(_teachers(recipe, n_train, teacher, accelerator))
     notes.append(_student(recipe))
@@ -201,7 +204,7 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
                                 binary_weight=0.2 if binary_classes(ds.class_names) else 0.0)
     recipe.train.augment = replace(recipe.train.augment, jitter_std=0.03, time_mask_p=0.2, time_mask_max=0.1,
                                    shift_p=0.3, shift_max=max(1, data.length // 16), mixup_p=0.2)
-    if recipe.features.preset == "auto" and _has_thermopile_or_tof(ds):
+    if spec is not None and (spec.inputs.thm or spec.inputs.tof_sensors):
         recipe.train.augment = replace(recipe.train.augment, modality_dropout_p=MODALITY_DROPOUT)
         notes.append(f"modality dropout {MODALITY_DROPOUT}: whole sequences train without their thermopile/ToF, as "
                      "IMU-only recordings (CMI: half the hidden test); bench/pieces.py measured +0.04 (teachers) and "
@@ -324,9 +327,9 @@ def _input_length(ds: SequenceDataset) -> tuple[int, int, str]:
                        "last samples, shorter ones are padded)")
 
 
-def _features(ds: SequenceDataset) -> tuple[str, int, str]:
-    """(features.preset, the channels the models read, note): the auto spec when its roles are
-    recognised, else the raw channels."""
+def _features(ds: SequenceDataset) -> tuple[FeatureSpec | None, int, str]:
+    """(the auto spec, or None for the raw channels; the channels the models read; note): the auto
+    spec when its roles are recognised, else the raw channels."""
     from edgekit.features import FeatureSpec
     from edgekit.features.channel_names import ACC_STEMS, names_hint
 
@@ -334,7 +337,7 @@ def _features(ds: SequenceDataset) -> tuple[str, int, str]:
         spec = FeatureSpec.for_dataset(ds)
     except SpecError:
         shown = ", ".join(ds.channels[:6]) + (", ..." if len(ds.channels) > 6 else "")
-        return "none", len(ds.channels), (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
+        return None, len(ds.channels), (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
                         f"the auto spec needs {names_hint(ACC_STEMS)})")
     roles = [r for r, cols in (("acc", spec.inputs.acc), ("rot", spec.inputs.rot), ("gyro", spec.inputs.gyro),
                                ("thm", spec.inputs.thm)) if cols]
@@ -342,14 +345,7 @@ def _features(ds: SequenceDataset) -> tuple[str, int, str]:
         roles.append(f"{spec.inputs.tof_sensors} ToF")
     extra = f", {len(spec.inputs.extra)} pass-through" if spec.inputs.extra else ""
     omitted = f"; left out: {'; '.join(spec.omitted)}" if spec.omitted else ""
-    return "auto", len(spec.names()), f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
-
-
-def _has_thermopile_or_tof(ds: SequenceDataset) -> bool:
-    from edgekit.features import FeatureSpec
-
-    inputs = FeatureSpec.for_dataset(ds).inputs
-    return bool(inputs.thm or inputs.tof_sensors)
+    return spec, len(spec.names()), f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
 
 
 def _budget(stage: str, n: int, batch: int, macs: int, target: int, accelerator: bool) -> tuple[int, str]:
@@ -370,6 +366,11 @@ def _macs(model: ModelConfig, in_chs: int, num_classes: int, length: int) -> int
 
     net = create_model(model.name, in_chs=in_chs, num_classes=num_classes, **model_options(model.name, model.options))
     return int(count_macs(net.eval(), in_chs, length) * getattr(net, "train_passes", TRAIN_PASSES))
+
+
+def _trains_teachers(teacher: str) -> bool:
+    """Whether `--teacher` trains teachers (not `none`, not an existing run)."""
+    return teacher == "ensemble" or teacher in _registered_teachers()
 
 
 def _registered_teachers() -> list[str]:

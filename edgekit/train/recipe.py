@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import inspect
 import tomllib
-import typing
-from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Any, Sequence, get_type_hints
 
-from edgekit.config_io import json_schema, parse, to_plain, to_toml
+from edgekit.config_io import json_schema, needs_parsing, parse, to_plain, to_toml
 from edgekit.errors import EdgekitError
 from edgekit.train.config import ModelConfig, Recipe
 
@@ -186,15 +184,8 @@ def model_options(name: str, options: dict[str, Any], key: str = "options") -> d
     except Exception:  # annotations that cannot be resolved: pass values through unchanged
         hints = {}
     return {opt: parse(hints[opt], value, key=f"{key}.{opt}", error=RecipeError)
-            if _needs_parsing(hints.get(opt)) and not (opt == "layout" and value == LAYOUT_FROM_SPEC)
+            if needs_parsing(hints.get(opt)) and not (opt == "layout" and value == LAYOUT_FROM_SPEC)
             else value for opt, value in options.items()}
-
-
-def _needs_parsing(tp: Any) -> bool:
-    """A dataclass or a tuple anywhere in the annotation."""
-    if is_dataclass(tp) or typing.get_origin(tp) is tuple:
-        return True
-    return any(_needs_parsing(a) for a in typing.get_args(tp) if a is not Ellipsis)
 
 
 # --- resolved recipe back to TOML ------------------------------------------------------------

@@ -10,12 +10,13 @@ Option dataclasses are flat (`HeadConfig` fields mixed into each student's confi
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass, fields, is_dataclass, replace
-from typing import Any, Sequence, TypeVar
+from dataclasses import dataclass, fields, replace
+from typing import Sequence, TypeVar
 
 import torch
 from torch import nn
 
+from edgekit.config_io import needs_parsing, parse
 from edgekit.errors import EdgekitError
 from edgekit.models.layers.causal import StreamState, assign_state_slots
 from edgekit.models.students.heads import CausalClassifierHead, ClassifierHead, PhysicsHead
@@ -51,23 +52,8 @@ def configure(preset: C, opts: dict) -> C:
     if unknown:
         raise EdgekitError(f"unknown option(s) {unknown} for {type(preset).__name__}; allowed: {sorted(allowed)}")
     hints = typing.get_type_hints(type(preset))
-    return replace(preset, **{k: _coerce(hints.get(k), v) for k, v in opts.items()})
-
-
-def _coerce(tp: Any, value: Any) -> Any:
-    if isinstance(value, dict) and is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        return tp(**{k: _coerce(hints.get(k), v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return tuple(_coerce(_item_type(tp), v) for v in value)
-    return value
-
-
-def _item_type(tp: Any) -> Any:
-    """The element type of a `tuple[X, ...]` annotation (or of the tuple in a union), else None."""
-    if typing.get_origin(tp) is tuple:
-        return next(iter(typing.get_args(tp)), None)
-    return next((_item_type(a) for a in typing.get_args(tp) if typing.get_origin(a) is tuple), None)
+    return replace(preset, **{k: parse(hints[k], v, key=k, error=EdgekitError)
+                              if isinstance(v, (list, dict)) and needs_parsing(hints[k]) else v for k, v in opts.items()})
 
 
 def _recon_index(recon_chs: int | Sequence[int], in_chs: int) -> tuple[int, ...]:
