@@ -163,7 +163,7 @@ class Augmenter:
         if cfg.mirror_p > 0:
             x, recon_target = self._mirror(x, mask, x_mirrored, recon_target, recon_mirrored)
         if cfg.modality_dropout_p > 0:
-            x = self._drop_sensors(x, mask)
+            x = self.drop_sensors(x, mask)
         if cfg.shift_p > 0 and cfg.shift_max > 0:
             x, mask, recon_target = self._shift(x, mask, recon_target)
         if cfg.stretch_p > 0:
@@ -211,7 +211,9 @@ class Augmenter:
             recon_target = torch.where(pick[:, None, None], recon_mirrored.to(recon_target.dtype), recon_target)
         return x, recon_target
 
-    def _drop_sensors(self, x, mask):
+    def drop_sensors(self, x, mask):
+        """`x` with the thermopile and ToF channels of a `modality_dropout_p` share of the sequences
+        set to `sensor_fill` (what a recorded IMU-only sequence reads)."""
         fill = self.sensor_fill
         if fill is None or not bool(torch.isfinite(fill).any()):
             raise EdgekitError("train.augment.modality_dropout_p > 0 drops the thermopile and ToF channels, and "

@@ -15,6 +15,10 @@ epochs), the cosine decaying over that budget. At each evaluation point (an epoc
 ones), and patience or a learning-rate plateau may end the stage early. `FitResult.stopping`
 says where and why it stopped.
 
+Closed-form models: a model with `closed_form = True` (MiniRocket's ridge solver) is fitted by its
+own `fit_closed_form` on the whole training set, unaugmented (with modality dropout: plus the
+dropped copies), instead of by gradient steps; the validation split is scored once (history step 0) and the stage's step budget does not apply.
+
 Reproducibility and resume: at each epoch start torch is reseeded and the batch order and the
 augmentation generator are derived from `(seed, epoch)` only; the checkpoint written at each
 evaluation point holds the model, optimizer, EMA, step, history, the tracker with the best
@@ -55,7 +59,7 @@ from edgekit.train.schedule import (
     param_groups,
     set_lr,
 )
-from edgekit.train.stopping import Tracker, stop_report
+from edgekit.train.stopping import CLOSED_FORM, Tracker, stop_report
 from edgekit.train.tensors import LengthGroupedBatches, SequenceTensors, collate, eval_batches, loader
 
 
@@ -139,6 +143,8 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
                            "train.augment.manifold_mixup_p = 0")
     device = opts.device
     model.to(device)
+    if getattr(model, "closed_form", False):
+        return _fit_closed_form(model, train, cfg, objective, opts, valid, score, notify)
     forward = train_forward(model, device, compile=opts.compile, env=env)
     sampler = LengthGroupedBatches(train.lengths, cfg.batch_size, seed=opts.seed, grouped=cfg.length_grouped,
                                    drop_last=len(train) > cfg.batch_size, rank=env.rank, world=env.world)
@@ -258,6 +264,37 @@ def fit(model: torch.nn.Module, train: SequenceTensors, cfg: TrainConfig, object
     result = FitResult(final.eval(), history, seconds, seen / seconds if seconds > 0 else math.nan, peak, report)
     notify(Progress("end", opts.stage, epochs, epochs, steps_per_epoch, steps_per_epoch, result.best_record,
                     total_steps=budget))
+    return result
+
+
+def _fit_closed_form(model, train: SequenceTensors, cfg: TrainConfig, objective: Objective, opts: FitOptions,
+                     valid: SequenceTensors | None, score: ScoreFn | None, notify: ProgressFn) -> FitResult:
+    """`fit` for a closed-form model: one solve on the training set (soft targets count by their
+    argmax: pseudo-labelled sequences too), plus, with modality dropout, a copy of the sequences it
+    would drop with their sensors dropped; then one validation score."""
+    device = opts.device
+    folder = opts.checkpoint.parent if opts.checkpoint is not None else None
+    notify(Progress("start", opts.stage, 0, 1, 0, 1, total_steps=1, folder=folder))
+    started = time.perf_counter()
+    x, mask, labels = train.x, train.mask, train.targets.argmax(1)
+    if cfg.augment.modality_dropout_p > 0:  # the IMU-only views stepped models see, as extra rows
+        generator = torch.Generator().manual_seed(_epoch_seed(opts.seed, 0) + 1)
+        dropped = Augmenter(cfg.augment, generator, sensor_fill=opts.sensor_fill).drop_sensors(x, mask)
+        extra = ~((dropped == x) | (dropped.isnan() & x.isnan())).flatten(1).all(1)
+        x, mask, labels = torch.cat([x, dropped[extra]]), torch.cat([mask, mask[extra]]), torch.cat([labels, labels[extra]])
+    report = model.fit_closed_form(x.to(device), mask.to(device), labels.numpy(), batch_size=cfg.eval_batch_size,
+                                   seed=opts.seed, binary_classes=objective.binary_classes)
+    seconds = time.perf_counter() - started
+    record: dict[str, float] = {"epoch": 1, "step": 0, **report}
+    if valid is not None and score is not None:
+        scores = score(valid.labels.numpy(), predict(model, valid, cfg.eval_batch_size, device, opts.amp))
+        record.update({f"val_{k}": v for k, v in scores.items()})
+    notify(Progress("epoch", opts.stage, 1, 1, 1, 1, record, total_steps=1))
+    stopping = {**stop_report(None, budget=0, step=0, reason=CLOSED_FORM, restored=False),
+                "monitor": opts.monitor or None}
+    result = FitResult(model.eval(), [record], seconds, len(train) / seconds if seconds > 0 else math.nan,
+                       torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None, stopping)
+    notify(Progress("end", opts.stage, 1, 1, 1, 1, record, total_steps=1))
     return result
 
 

@@ -27,6 +27,7 @@ from pydantic import Field
 from edgekit.config_io import NonNegativeInt
 
 BUDGET, EARLY_STOPPING, PLATEAU_MIN_LR = "budget", "early_stopping", "plateau_min_lr"
+CLOSED_FORM = "closed_form"  # fitted by a closed-form solve, no steps (`loop._fit_closed_form`)
 LOWER_IS_BETTER = frozenset({"log_loss"})  # metric keys (of `scoring.quick_scores`) a stage minimises
 
 

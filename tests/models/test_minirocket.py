@@ -1,6 +1,6 @@
 """MiniRocket: the paper's transform (checked against a NumPy reference), biases fitted once on the
 first training batch, deterministically, carried by the state_dict (and so by EMA, resume and
-`load_model`), and a head that the one training loop trains.
+`load_model`), and heads fitted in closed form (ridge, the default) or by the one training loop.
 """
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
+from edgekit.errors import EdgekitError
 from edgekit.models.layers.minirocket import (
     KERNEL_LENGTH,
     NUM_KERNELS,
@@ -19,6 +21,7 @@ from edgekit.models.layers.minirocket import (
     quantiles,
 )
 from edgekit.models.registry import create_model
+from edgekit.train.augment import AugmentConfig
 from edgekit.train.config import TrainConfig
 from edgekit.train.ema import ModelEMA
 from edgekit.train.loop import FitOptions, fit, predict
@@ -157,8 +160,70 @@ def test_learns_a_separable_toy_problem_with_the_training_loop():
     cfg = TrainConfig(epochs=3, batch_size=16, ema_decay=0.9, optim=OptimConfig(lr=1e-2, warmup_frac=0.0),
                       loss=LossConfig(label_smoothing=0.0))
     torch.manual_seed(0)
-    model = create_model("minirocket", in_chs=2, num_classes=2, num_features=840)
+    model = create_model("minirocket", in_chs=2, num_classes=2, num_features=840, solver="sgd")
     result = fit(model, train, cfg, Objective(cfg.loss, 2), FitOptions(epochs=3, seed=0, device=torch.device("cpu")))
     assert result.model.rocket.fitted  # the evaluated (EMA) weights carry the fitted biases
+    assert result.stopping["stopped_at_step"] == 9 and len(result.history) == 3  # gradient steps, 3 epochs
     logits = predict(result.model, test, 64, torch.device("cpu"))
     assert (logits.argmax(1) == test_labels).mean() == 1.0
+
+
+def test_ridge_solver_fits_the_heads_in_closed_form_through_the_loop():
+    seqs, labels = _toy(60, seed=0)
+    scaler = Scaler.fit(seqs, ("a", "b"))
+    train = SequenceTensors(to_arrays(seqs, labels, scaler, 48, "last"), 2)
+    test_seqs, test_labels = _toy(40, seed=1)
+    test = SequenceTensors(to_arrays(test_seqs, test_labels, scaler, 48, "last"), 2)
+    cfg = TrainConfig(epochs=50, batch_size=16)
+    model = create_model("minirocket", in_chs=2, num_classes=2, num_features=840)  # solver="ridge"
+    untouched = {k: v.clone() for k, v in model.state_dict().items()}
+    score = lambda y, logits: {"accuracy": float((logits.argmax(1) == y).mean())}  # noqa: E731
+    result = fit(model, train, cfg, Objective(cfg.loss, 2, binary_classes=[1]),
+                 FitOptions(epochs=50, seed=0, device=torch.device("cpu"), monitor="accuracy"),
+                 valid=test, score=score)
+    assert result.stopping["stop_reason"] == "closed_form" and result.stopping["stopped_at_step"] == 0
+    (record,) = result.history  # one solve, one validation score: no gradient steps
+    assert record["step"] == 0 and record["val_accuracy"] == 1.0 and record["ridge_loo_accuracy"] == 1.0
+    assert record["ridge_temperature"] > 0 and "ridge_penalty" in record
+    fitted = result.model
+    assert bool(fitted.rocket.fitted) and not torch.equal(fitted.head.weight, untouched["head.weight"])
+    # the norm's statistics are the training features' own
+    with torch.no_grad():
+        raw = fitted._rocket(train.x, train.mask)
+    torch.testing.assert_close(fitted.norm.running_mean, raw.mean(0), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(fitted.norm.running_var, raw.var(0), atol=1e-5, rtol=1e-4)
+    # the binary head (class 1 is the "target" class) is solved too: its sign is the class
+    with torch.no_grad():
+        binary = fitted.forward_train(test.x, test.mask)["binary"]
+    assert ((binary > 0).numpy() == (test_labels == 1)).mean() == 1.0
+
+
+def test_unknown_solver_is_refused_with_the_choices():
+    with pytest.raises(EdgekitError, match="solver 'lbfgs' is not one of ridge, sgd"):
+        create_model("minirocket", in_chs=2, num_classes=2, num_features=840, solver="lbfgs")
+
+
+def test_closed_form_adds_the_sensor_dropped_copies_that_modality_dropout_draws():
+    seqs, labels = _toy(40, seed=0)
+    scaler = Scaler.fit(seqs, ("a", "b"))
+    train = SequenceTensors(to_arrays(seqs, labels, scaler, 48, "last"), 2)
+    cfg = TrainConfig(epochs=1, batch_size=16, augment=AugmentConfig(modality_dropout_p=0.5))
+    model = create_model("minirocket", in_chs=2, num_classes=2, num_features=840)
+    seen = {}
+    solve = model.fit_closed_form
+
+    def spy(x, mask, labels, **kw):
+        seen.update(x=x.clone(), labels=labels)
+        return solve(x, mask, labels, **kw)
+
+    model.fit_closed_form = spy
+    fill = np.array([np.nan, 7.0], np.float32)  # channel "b" plays the dropped sensor
+    fit(model, train, cfg, Objective(cfg.loss, 2), FitOptions(epochs=1, seed=0, device=torch.device("cpu"),
+                                                               sensor_fill=fill))
+    x, extra = seen["x"], len(seen["x"]) - len(train)
+    assert 10 <= extra <= 30  # about half the sequences, appended once each
+    torch.testing.assert_close(x[:len(train)], train.x)
+    copies = x[len(train):]
+    # every toy sequence has at least 30 real samples: the copies read the fill there, on "b" only
+    assert (copies[:, :30, 1] == 7.0).all() and not (x[:len(train), :30, 1] == 7.0).any()
+    assert not (copies[:, :30, 0] == 7.0).any()

@@ -11,6 +11,7 @@ from edgekit.data.cmi_schema import ACC_COLUMNS
 from edgekit.data.dataset import SequenceDataset
 from edgekit.data.load import load_dataset
 from edgekit.errors import EdgekitError
+from edgekit.models import create_model
 from edgekit.train.auto import MODALITY_DROPOUT, STUDENT_STEPS, TEACHER_STEPS, auto_recipe, derive_recipe
 from edgekit.train.config import DataConfig
 from edgekit.train.recipe import dump_recipe, recipe_from_dict, recipe_to_dict
@@ -64,17 +65,25 @@ def test_student_receptive_field_follows_the_input_length(length, blocks):
 
 
 def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
-    r = derive_recipe(str(uci_har_path)).recipe
+    derived = derive_recipe(str(uci_har_path))
+    r = derived.recipe
     assert (r.data.train_split, r.data.test_split, r.data.extra_test_splits) == ("train", "test", ["test_exact"])
     assert r.data.length == 128 and r.features.preset == "auto"
     assert r.train.batch_size == 128 and r.train.optim.lr == pytest.approx(4e-3)
     assert r.teachers.folds == 3  # subject-grouped, fewer folds on a big set
-    epochs = r.teachers.max_steps / _steps_per_epoch(7415 * 2 // 3, 128)
-    # each fit capped by its compute on a CPU (the models' MACs), at least one epoch
-    assert 1 <= epochs <= 12 and r.teachers.max_steps < TEACHER_STEPS and r.student.max_steps < STUDENT_STEPS
+    # on a CPU a big set gets MiniRocket alone, fitted in closed form: no teacher steps to budget
+    assert [m.name for m in r.teachers.members] == ["minirocket"]
+    assert create_model("minirocket", in_chs=3, num_classes=6, **r.teachers.members[0].options).closed_form
+    assert any("teachers fitted in closed form (no steps)" in n for n in derived.notes)
+    epochs = r.student.max_steps / _steps_per_epoch(round(7415 * 0.85), 128)
+    # the student's fit capped by its compute on a CPU (its MACs), at least one epoch
+    assert 1 <= epochs <= 12 and r.student.max_steps < STUDENT_STEPS
+    forced = derive_recipe(str(uci_har_path), teacher="resnet1d").recipe  # a stepped teacher is capped too
+    assert forced.teachers.max_steps < TEACHER_STEPS
     assert r.train.patience > 0 and r.train.restore_best and r.student.valid_fraction > 0  # ~1,100 to choose by
     assert r.train.augment.modality_dropout_p == 0  # an IMU alone: nothing to drop
     on_gpu = derive_recipe(str(uci_har_path), accelerator=True).recipe
+    assert [m.name for m in on_gpu.teachers.members] == ["inception_time", "minirocket"]
     assert on_gpu.teachers.max_steps == TEACHER_STEPS and on_gpu.student.max_steps == STUDENT_STEPS
 
 
