@@ -191,7 +191,8 @@ def peer_entry(peer: str, spec: dict, timeout_s: float) -> dict:
 # --- the table -------------------------------------------------------------------------------------
 
 def goals(name: str, spec: dict, ek: dict | None) -> dict[str, dict]:
-    """Goal → {met: bool|None, detail}; None when the numbers are missing."""
+    """Goal → {met, detail}: met is None where it cannot be judged (a gain with both at 100 %);
+    no entry when the numbers are missing."""
     if not ek:
         return {}
     t = ek["splits"]["test"]
@@ -204,7 +205,10 @@ def goals(name: str, spec: dict, ek: dict | None) -> dict[str, dict]:
         out["int8_accuracy"] = {"met": met, "detail": f"INT8 {100 * int8:.2f} % ≥ {100 * g['int8_accuracy']:.1f} %"
                                                       f"{limit} ({ek['params']} params)"}
     if fp32 is not None and alone is not None:
-        out["distillation_gain"] = {"met": fp32 - alone > 0, "detail": f"{100 * (fp32 - alone):+.2f} pp > 0"}
+        ceiling = alone >= 1.0 - 1e-9 and fp32 >= 1.0 - 1e-9  # nothing left to gain
+        out["distillation_gain"] = {"met": None if ceiling else fp32 - alone > 0,
+                                    "detail": f"{100 * (fp32 - alone):+.2f} pp > 0"
+                                              + (" (both at 100 %: cannot be positive)" if ceiling else "")}
     if int8 is not None and fp32 is not None:
         out["int8_vs_fp32"] = {"met": abs(int8 - fp32) * 100 <= INT8_TOLERANCE_PP + 1e-9,
                                "detail": f"|{100 * (int8 - fp32):+.2f}| pp ≤ {INT8_TOLERANCE_PP} pp"}
@@ -249,7 +253,8 @@ def markdown(table: dict) -> str:
                 lines.append(f"| {label} | not run | not run | not run | not run | — | — | — | — | "
                              f"{' | '.join(peer_cells)} | {pct(entry['published']) if split == 'test' else '—'} |")
         for goal in entry.get("goals", {}).values():
-            goal_lines.append(f"- {name}: {goal['detail']}: **{'met' if goal['met'] else 'missed'}**")
+            verdict = "n/a" if goal["met"] is None else "met" if goal["met"] else "missed"
+            goal_lines.append(f"- {name}: {goal['detail']}: **{verdict}**")
         if ek and ek.get("allow_drift"):
             notes.append(f"{name}: the INT8 export refused ({ek['export_refusal']}); kept with --allow-drift.")
         if ek and ek.get("reused"):

@@ -63,9 +63,13 @@ class MiniRocket(TeacherBase):
 
     def _rocket(self, x, mask, modality_mask=None):
         """The raw MiniRocket features `(B, F)` of `(B, T, C)` inputs."""
-        keep = torch.isfinite(x) if modality_mask is None else torch.isfinite(x) & self._present(x, modality_mask)
-        x = torch.where(keep, x, torch.zeros_like(x)).transpose(1, 2)
+        x = self._channels_first(x, modality_mask)
         return self.rocket(x, mask.to(x.dtype).unsqueeze(1))
+
+    def _channels_first(self, x, modality_mask=None):
+        """`(B, C, T)`: missing values and absent branches read as 0."""
+        keep = torch.isfinite(x) if modality_mask is None else torch.isfinite(x) & self._present(x, modality_mask)
+        return torch.where(keep, x, torch.zeros_like(x)).transpose(1, 2)
 
     @torch.no_grad()
     def fit_closed_form(self, x: torch.Tensor, mask: torch.Tensor, labels: np.ndarray, *, batch_size: int,
@@ -79,7 +83,7 @@ class MiniRocket(TeacherBase):
         self.eval()
         if not bool(self.rocket.fitted):
             pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:batch_size].to(x.device)
-            probe = torch.where(torch.isfinite(x[pick]), x[pick], torch.zeros_like(x[pick])).transpose(1, 2)
+            probe = self._channels_first(x[pick])
             self.rocket.fit(probe, mask[pick].to(probe.dtype).unsqueeze(1))
         raw = torch.cat([self._rocket(x[i:i + batch_size], mask[i:i + batch_size].bool())
                          for i in range(0, len(x), batch_size)])
