@@ -46,6 +46,10 @@ def test_handwriting_26_classes_150_sequences(shared_data):
     assert r.teachers.max_steps / _steps_per_epoch(fold_train, r.train.batch_size) > 30
     assert r.train.optim.lr < 4e-3  # smaller batch, smaller rate
     assert [m.name for m in r.teachers.members] == ["inception_time", "minirocket"]
+    # a small set distils by function matching (out-of-fold labels are guesses there); alone: nothing to distil
+    assert r.distill.mode == "function_matching"
+    alone = derive_recipe(str(shared_data / "uea" / "Handwriting_TRAIN.ts"), teacher="none").recipe
+    assert alone.distill.mode == "oof"
 
 
 @pytest.mark.parametrize("length, blocks", [(32, 1), (100, 2), (128, 3), (152, 3), (256, 4)])
@@ -73,6 +77,7 @@ def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
     assert r.teachers.folds == 3  # subject-grouped, fewer folds on a big set
     # on a CPU a big set gets MiniRocket alone, fitted in closed form: no teacher steps to budget
     assert [m.name for m in r.teachers.members] == ["minirocket"]
+    assert r.distill.mode == "oof"  # big set: the fixed out-of-fold labels (function matching measured no better)
     assert create_model("minirocket", in_chs=3, num_classes=6, **r.teachers.members[0].options).closed_form
     assert any("teachers fitted in closed form (no steps)" in n for n in derived.notes)
     epochs = r.student.max_steps / _steps_per_epoch(round(7415 * 0.85), 128)
