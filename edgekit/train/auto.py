@@ -239,8 +239,7 @@ def _folds(recipe: Recipe, ds: SequenceDataset, *, trains_teachers: bool) -> tup
 def _teachers(recipe: Recipe, n_train: int, teacher: str, accelerator: bool) -> str:
     """Sets `teachers.members`: `teacher` when it names a model, else the members for the data
     size (and device), sized to the sequences a fold trains on."""
-    folds = recipe.teachers.folds
-    fold_n = n_train * (folds - 1) // folds
+    fold_n = _fold_sequences(recipe, n_train)
     tier = 0 if fold_n < SMALL_SET else 1 if fold_n < 3000 else 2
     chosen = SMALL_SET_MEMBERS if tier == 0 or accelerator else CPU_LARGE_SET_MEMBERS
     members = [teacher] if teacher in _registered_teachers() else list(chosen)
@@ -248,11 +247,16 @@ def _teachers(recipe: Recipe, n_train: int, teacher: str, accelerator: bool) -> 
     return f"teachers: {', '.join(members)} at {('small', 'medium', 'large')[tier]} width ({fold_n} sequences per fold)"
 
 
+def _fold_sequences(recipe: Recipe, n_train: int) -> int:
+    """The training sequences one teacher fold trains on."""
+    folds = recipe.teachers.folds
+    return n_train * (folds - 1) // folds
+
+
 def _distillation(recipe: Recipe, n_train: int, teacher: str) -> str | None:
     """Small sets distil by function matching: out-of-fold soft labels there are the ensemble's
     guesses on sequences it never saw, wrong on ~40 % of Handwriting's training sequences."""
-    folds = recipe.teachers.folds
-    if teacher == "none" or n_train * (folds - 1) // folds >= SMALL_SET:
+    if teacher == "none" or _fold_sequences(recipe, n_train) >= SMALL_SET:
         return None
     recipe.distill.mode = "function_matching"
     return ("distillation: function matching (the fold models label the student's augmented batch at every "
@@ -276,7 +280,7 @@ def _student(recipe: Recipe) -> str:
 def _budgets(recipe: Recipe, n_train: int, n_classes: int, in_chs: int, accelerator: bool) -> str:
     """Sets batch size, learning rate, the stages' step budgets, validation and early stopping."""
     train, length, folds = recipe.train, recipe.data.length, recipe.teachers.folds
-    fold_n = n_train * (folds - 1) // folds
+    fold_n = _fold_sequences(recipe, n_train)
     valid_n = min(n_train // folds, round(n_train * recipe.student.valid_fraction))  # the smaller split
     monitored = valid_n >= MIN_VALID_PER_CLASS * n_classes
     if not monitored:  # run the whole budget, keep the last weights, and give the student all the data

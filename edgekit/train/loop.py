@@ -17,7 +17,8 @@ says where and why it stopped.
 
 Closed-form models: a model with `closed_form = True` (MiniRocket's ridge solver) is fitted by its
 own `fit_closed_form` on the whole training set, unaugmented (with modality dropout: plus the
-dropped copies), instead of by gradient steps; the validation split is scored once (history step 0) and the stage's step budget does not apply.
+dropped copies), instead of by gradient steps; the validation split is scored once (history step
+0) and the stage's step budget does not apply.
 
 Reproducibility and resume: at each epoch start torch is reseeded and the batch order and the
 augmentation generator are derived from `(seed, epoch)` only; the checkpoint written at each

@@ -52,12 +52,12 @@ def fit_ridge_head(features: torch.Tensor, labels: np.ndarray, num_classes: int)
     z, yc = z - z_mean, y - y_mean
     u, s2 = _left_singular(z)
     scale = float(s2.mean()) if len(s2) else 1.0
-    uty = u.T @ yc
+    uty, u2 = u.T @ yc, u.square()
     best = None
     for rel in PENALTIES:
         shrink = s2 / (s2 + rel * scale)
         fitted = u @ (shrink[:, None] * uty)
-        leverage = 1.0 / n + (u.square() * shrink).sum(1)
+        leverage = 1.0 / n + u2 @ shrink
         loo = yc - (yc - fitted) / (1.0 - leverage).clamp_min(1e-9)[:, None]
         accuracy = float((loo.argmax(1).numpy() == labels).mean())
         error = float((loo - yc).square().mean())

@@ -151,12 +151,18 @@ def _toy(n, seed):
     return seqs, labels
 
 
-def test_learns_a_separable_toy_problem_with_the_training_loop():
-    seqs, labels = _toy(48, seed=0)
+def _toy_sets(n_train, n_test=0):
+    """(train, test, test labels): `_toy` sequences scaled by the training set's scaler."""
+    seqs, labels = _toy(n_train, seed=0)
     scaler = Scaler.fit(seqs, ("a", "b"))
     train = SequenceTensors(to_arrays(seqs, labels, scaler, 48, "last"), 2)
-    test_seqs, test_labels = _toy(32, seed=1)
-    test = SequenceTensors(to_arrays(test_seqs, test_labels, scaler, 48, "last"), 2)
+    test_seqs, test_labels = _toy(n_test, seed=1)
+    test = SequenceTensors(to_arrays(test_seqs, test_labels, scaler, 48, "last"), 2) if n_test else None
+    return train, test, test_labels
+
+
+def test_learns_a_separable_toy_problem_with_the_training_loop():
+    train, test, test_labels = _toy_sets(48, 32)
     cfg = TrainConfig(epochs=3, batch_size=16, ema_decay=0.9, optim=OptimConfig(lr=1e-2, warmup_frac=0.0),
                       loss=LossConfig(label_smoothing=0.0))
     torch.manual_seed(0)
@@ -169,11 +175,7 @@ def test_learns_a_separable_toy_problem_with_the_training_loop():
 
 
 def test_ridge_solver_fits_the_heads_in_closed_form_through_the_loop():
-    seqs, labels = _toy(60, seed=0)
-    scaler = Scaler.fit(seqs, ("a", "b"))
-    train = SequenceTensors(to_arrays(seqs, labels, scaler, 48, "last"), 2)
-    test_seqs, test_labels = _toy(40, seed=1)
-    test = SequenceTensors(to_arrays(test_seqs, test_labels, scaler, 48, "last"), 2)
+    train, test, test_labels = _toy_sets(60, 40)
     cfg = TrainConfig(epochs=50, batch_size=16)
     model = create_model("minirocket", in_chs=2, num_classes=2, num_features=840)  # solver="ridge"
     untouched = {k: v.clone() for k, v in model.state_dict().items()}
@@ -204,9 +206,7 @@ def test_unknown_solver_is_refused_with_the_choices():
 
 
 def test_closed_form_adds_the_sensor_dropped_copies_that_modality_dropout_draws():
-    seqs, labels = _toy(40, seed=0)
-    scaler = Scaler.fit(seqs, ("a", "b"))
-    train = SequenceTensors(to_arrays(seqs, labels, scaler, 48, "last"), 2)
+    train, _, _ = _toy_sets(40)
     cfg = TrainConfig(epochs=1, batch_size=16, augment=AugmentConfig(modality_dropout_p=0.5))
     model = create_model("minirocket", in_chs=2, num_classes=2, num_features=840)
     seen = {}

@@ -85,7 +85,7 @@ class MiniRocket(TeacherBase):
             pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:batch_size].to(x.device)
             probe = self._channels_first(x[pick])
             self.rocket.fit(probe, mask[pick].to(probe.dtype).unsqueeze(1))
-        raw = torch.cat([self._rocket(x[i:i + batch_size], mask[i:i + batch_size].bool())
+        raw = torch.cat([self._rocket(x[i:i + batch_size], mask[i:i + batch_size])
                          for i in range(0, len(x), batch_size)])
         self.norm.running_mean.copy_(raw.mean(0))
         self.norm.running_var.copy_(raw.var(0))
