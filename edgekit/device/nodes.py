@@ -15,7 +15,10 @@ from edgekit.device.ops import F32, U8, Value
 
 FLOAT_BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}
 ADVICE = {"LayerNormalization": "use BatchNorm (foldable into the conv before it) where LayerNorm is not needed",
-          "ReduceMean": "pool with GlobalAveragePool (an integer QLinearGlobalAveragePool in ORT) instead of a mean",
+          "ReduceMean": "pool with GlobalAveragePool (an integer QLinearGlobalAveragePool in ORT) instead of a mean; "
+                        "a student with window_standardize (the auto recipe's default for offline students) "
+                        "takes its window statistics with it, which has no device kernel yet: for a device "
+                        "target train with student.options.window_standardize=false",
           "Erf": "use an activation ORT quantizes between Q/DQ (SiLU, HardSwish, ReLU) or keep GELU inside a "
                  "quantized region"}
 

@@ -118,6 +118,7 @@ def quantize_int8_file(fp32_path: str | Path, int8_path: str | Path, reader, opt
             quant_pre_process(str(fp32_path), str(source), skip_symbolic_shape=False)
         prepared = _name_nodes(onnx.load(str(source if options.pre_process else fp32_path)))
         exclude = state_path_nodes(prepared.graph) if options.float_state else []
+        exclude += [name for name in float_front_nodes(prepared.graph) if name not in exclude]
         onnx.save(prepared, str(source))
         symmetric = options.activations is Activations.INT8_SYMMETRIC
         extra = {"ActivationSymmetric": symmetric, "WeightSymmetric": True}
@@ -167,6 +168,31 @@ def state_path_nodes(graph: onnx.GraphProto) -> list[str]:
                 tensors.extend(node.input)
         on_path |= downstream & upstream
     return sorted(on_path)
+
+
+FLOAT_FRONT_SCOPE = "/window_standardize/"  # the exported name scope of a student's `WindowStandardize`
+
+
+def float_front_nodes(graph: onnx.GraphProto) -> list[str]:
+    """Names of the nodes that compute a student's per-window standardisation
+    (`models/layers/window_standardize.py`), and of every node before them (the folded scaler).
+
+    Why they stay float: the standardisation divides by the window's own spread. Quantized at the
+    input's scale (set by the widest movements of the calibration windows), the small movements of a
+    still window round to a few codes or to zero before they are divided. Left float, the
+    standardised channels are quantized after it, at their own scale, where the stem conv reads them
+    (the Concat stays quantized). A model without the layer has no such nodes: nothing is excluded.
+    """
+    producer = {out: node for node in graph.node for out in node.output}
+    front = [node for node in graph.node if FLOAT_FRONT_SCOPE in node.name and node.op_type != "Concat"]
+    kept, tensors = set(), [t for node in front for t in node.input]
+    kept.update(node.name for node in front)
+    while tensors:
+        node = producer.get(tensors.pop())
+        if node is not None and node.name not in kept:
+            kept.add(node.name)
+            tensors.extend(node.input)
+    return sorted(kept)
 
 
 def _name_nodes(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -264,17 +264,24 @@ def _distillation(recipe: Recipe, n_train: int, teacher: str) -> str | None:
 
 
 def _student(recipe: Recipe) -> str:
-    """Sets the ModernTCN student's blocks so its receptive field is nearest the input length."""
+    """Sets the ModernTCN student's blocks so its receptive field is nearest the input length, and
+    has an offline student read its inputs standardised within the window too."""
+    from edgekit.models.registry import get_entry
     from edgekit.models.students.modern_tcn import ModernTCNConfig, dilations_for_length, receptive_field
 
     name = recipe.student.name
+    standardized = ""
+    if get_entry(name).kind == "student" and not get_entry(name).streamable:
+        recipe.student.options = {**recipe.student.options, "window_standardize": True}
+        standardized = "; reads each channel also standardised within its window (small movements at full scale)"
     if not name.startswith("modern_tcn"):
-        return f"student: {name}"
+        return f"student: {name}{standardized}"
     dilations = dilations_for_length(recipe.data.length)
     recipe.student.options = {**recipe.student.options, "dilations": list(dilations)}
     field = receptive_field(ModernTCNConfig(dilations=dilations))
     return (f"student: {name}, {len(dilations)} blocks (dilations {', '.join(map(str, dilations))}): receptive "
-            f"field {field} samples for inputs of {recipe.data.length} (the seed note's rule: 0.7-1.2x)")
+            f"field {field} samples for inputs of {recipe.data.length} (the seed note's rule: 0.7-1.2x)"
+            f"{standardized}")
 
 
 def _budgets(recipe: Recipe, n_train: int, n_classes: int, in_chs: int, accelerator: bool) -> str:

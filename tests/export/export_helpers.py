@@ -60,11 +60,12 @@ class Trained:
     windows: ExportWindows
 
 
-def train_tiny(name: str = "mbconv_tcn_causal_xs", steps: int = 60, seed: int = 0) -> Trained:
+def train_tiny(name: str = "mbconv_tcn_causal_xs", steps: int = 60, seed: int = 0, **extra) -> Trained:
+    """`extra`: model options beside the tiny ones."""
     from edgekit.models.registry import create_model
 
     torch.manual_seed(seed)
-    options = run_dir_options(name)
+    options = {**run_dir_options(name), **extra}
     model = create_model(name, in_chs=CHANNELS, num_classes=len(CLASSES), **options)
     train, valid = synthetic_windows(192, seed), synthetic_windows(96, seed + 1)
     scaler = Scaler.fit(train.sequences, [f"ch{i}" for i in range(CHANNELS)])

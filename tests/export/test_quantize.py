@@ -9,7 +9,7 @@ from edgekit.errors import EdgekitError
 from edgekit.export.census import graph_census, runtime_census
 from edgekit.export.fp16 import convert_fp16
 from edgekit.export.profiles import Calibration, CalibrationMethod
-from edgekit.export.quantize import Activations, QuantizeOptions, accuracy_report, quantize_int8
+from edgekit.export.quantize import Activations, QuantizeOptions, accuracy_report, float_front_nodes, quantize_int8
 from edgekit.runtime.metadata import read_metadata
 
 
@@ -107,3 +107,37 @@ def test_quantizing_a_missing_file_is_a_clear_error(tmp_path, exported):
         quantize_int8(tmp_path / "nope.onnx", tmp_path / "out.onnx", trained.windows.calibration,
                       trained.windows.validation)
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_window_standardisation_stays_float_in_int8(tmp_path):
+    """A student with `window_standardize`: the folded scaler and the standardisation run in float
+    (quantized at the input's scale, a still window's small movements would round away before they
+    are standardised); the stem conv reads them quantized, and the INT8 file keeps the accuracy."""
+    from export_helpers import CLASSES, LENGTH, train_tiny
+
+    from edgekit.export.metadata import ModelInfo
+    from edgekit.export.onnx import export_window_model
+    from edgekit.features import FeatureSpec
+
+    trained = train_tiny("modern_tcn_xs", window_standardize=True)
+    info = ModelInfo.from_spec(trained.name, FeatureSpec.uci_har_default(), CLASSES, LENGTH, padding="right",
+                               channels=trained.scaler.channels)
+    fp32 = tmp_path / "student.fp32.onnx"
+    export_window_model(trained.model, trained.scaler, info, fp32, [b for _, b in trained.windows.validation.batches()])
+    front = float_front_nodes(onnx.load(str(fp32)).graph)
+    ops = {n.op_type for n in onnx.load(str(fp32)).graph.node if n.name in front}
+    assert {"ReduceMean", "Sqrt", "Div", "Sub"} <= ops and "Conv" not in ops and "Concat" not in ops
+    out = tmp_path / "student.int8.onnx"
+    report = quantize_int8(fp32, out, trained.windows.calibration, trained.windows.validation)
+    graph = onnx.load(str(out)).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    reduces = [n for n in graph.node if n.op_type == "ReduceMean"]
+    assert reduces and all(producer[n.input[0]].op_type != "DequantizeLinear" for n in reduces)
+    stem = next(n for n in graph.node if n.op_type == "Conv")  # the first conv: the stem
+    assert producer[stem.input[0]].op_type == "DequantizeLinear"
+    assert report["parity"]["ok"] and report["accuracy_drop_pp"] <= 1.0
+    # a model without the layer keeps nothing in float by this rule
+    plain = tmp_path / "plain.onnx"
+    export_window_model(train_tiny("modern_tcn_xs", steps=1).model, trained.scaler, info, plain,
+                        [b for _, b in trained.windows.validation.batches()])
+    assert float_front_nodes(onnx.load(str(plain)).graph) == []

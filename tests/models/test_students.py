@@ -220,3 +220,46 @@ def test_input_means_reach_the_classifier_and_not_the_physics_head():
         model.head.norm = torch.nn.Identity()
         logits = model(x)
     assert torch.allclose(logits, x.mean(dim=1)[:, :4], atol=1e-5)
+
+
+def test_window_standardize_adds_each_channel_standardised_within_its_window():
+    """`window_standardize`: the backbone reads the inputs and, beside them, each channel minus its
+    window mean over its window std, over real samples only; a padded batch gives each sequence's
+    own logits; streaming students refuse it."""
+    from edgekit.models.layers.window_standardize import WindowStandardize
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, 40) * torch.tensor([0.1, 1.0, 100.0, 5.0]).view(1, 4, 1) + 7.0
+    mask = torch.ones(3, 1, 40)
+    mask[1, :, 30:] = 0.0
+    out = WindowStandardize()(x * mask, mask)
+    assert out.shape == (3, 8, 40) and torch.equal(out[:, :4], x * mask)
+    real = out[1, 4:, :30]
+    assert torch.allclose(real.mean(-1), torch.zeros(4), atol=1e-4)
+    assert torch.allclose(real.std(-1, unbiased=False), torch.ones(4), atol=1e-3)  # the 0.1 channel too
+    assert torch.equal(out[1, 4:, 30:], torch.zeros(4, 10))
+    constant = WindowStandardize()(torch.full((1, 2, 16), 3.0))
+    assert torch.equal(constant[:, 2:], torch.zeros(1, 2, 16))  # no spread: zero, not noise blown up
+
+    plain = create_model("modern_tcn_xs", in_chs=4, num_classes=3)
+    model = create_model("modern_tcn_xs", in_chs=4, num_classes=3, window_standardize=True)
+    assert model.backbone.stem.in_channels == 2 * plain.backbone.stem.in_channels
+    randomize_norms(model)
+    model.eval()
+    seqs = [torch.randn(40, 4), torch.randn(30, 4)]
+    batch = torch.zeros(2, 40, 4)
+    batch[0], batch[1, :30] = seqs
+    pad_mask = torch.zeros(2, 40, dtype=torch.bool)
+    pad_mask[0], pad_mask[1, :30] = True, True
+    with torch.no_grad():
+        padded = model(batch, pad_mask)
+        alone = torch.cat([model(s[None], torch.ones(1, len(s), dtype=torch.bool)) for s in seqs])
+    assert torch.allclose(padded, alone, atol=1e-4)
+    # the small movements count: a still window scaled 10x down gives the same standardised channels
+    with torch.no_grad():
+        still = seqs[0][None] * 0.1
+        assert torch.allclose(model.window_standardize(still.transpose(1, 2))[:, 4:],
+                              model.window_standardize(seqs[0][None].transpose(1, 2))[:, 4:], atol=1e-3)
+    for causal in ("modern_tcn_causal_xs", "mbconv_tcn_causal_xs"):
+        with pytest.raises(EdgekitError, match="causal"):
+            create_model(causal, in_chs=4, num_classes=3, window_standardize=True)

@@ -68,6 +68,21 @@ def test_student_receptive_field_follows_the_input_length(length, blocks):
     assert abs(field - length) <= abs(longer - length) and f"receptive field {field}" in note
 
 
+@pytest.mark.parametrize("student, standardized", [("modern_tcn_xs", True), ("mbconv_tcn_xs", True),
+                                                    ("modern_tcn_causal_xs", False), ("lite_causal", False)])
+def test_offline_students_read_their_windows_standardised(student, standardized):
+    """Offline students get `window_standardize` (UCI-HAR sitting vs standing); streaming ones cannot have it."""
+    from edgekit.train.auto import _student
+    from edgekit.train.config import Recipe
+
+    recipe = Recipe(name="t", data=DataConfig(source="x.parquet", length=128))
+    recipe.student.name = student
+    note = _student(recipe)
+    assert recipe.student.options.get("window_standardize", False) is standardized
+    assert ("standardised within its window" in note) is standardized
+    create_model(student, in_chs=4, num_classes=3, **recipe.student.options)  # the options build
+
+
 def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
     derived = derive_recipe(str(uci_har_path))
     r = derived.recipe

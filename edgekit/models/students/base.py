@@ -19,6 +19,7 @@ from torch import nn
 from edgekit.config_io import needs_parsing, parse
 from edgekit.errors import EdgekitError
 from edgekit.models.layers.causal import StreamState, assign_state_slots
+from edgekit.models.layers.window_standardize import WindowStandardize
 from edgekit.models.students.heads import CausalClassifierHead, ClassifierHead, PhysicsHead
 
 
@@ -37,6 +38,9 @@ class HeadConfig:
     # beside the backbone's pooled features: Ignatov 2018's statistics next to the CNN features (on
     # UCI-HAR the sitting/standing cue is gravity's direction, a window mean)
     input_means: bool = False
+    # the backbone also reads every input channel standardised within its window (offline students
+    # only: `layers/window_standardize.py`); doubles the stem's inputs
+    window_standardize: bool = False
 
 
 C = TypeVar("C")
@@ -66,6 +70,11 @@ def _recon_index(recon_chs: int | Sequence[int], in_chs: int) -> tuple[int, ...]
     return index
 
 
+def backbone_inputs(in_chs: int, head: HeadConfig) -> int:
+    """Channels the backbone reads: the inputs, twice with `window_standardize`."""
+    return 2 * in_chs if head.window_standardize else in_chs
+
+
 def _last_real(seq: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """`(B, K, T)` → `(B, K)` at each sequence's last real step (left or right padding)."""
     if mask is None:
@@ -85,6 +94,10 @@ class StudentNet(nn.Module):
         self.in_chs, self.num_classes, self.config = in_chs, num_classes, config
         self.backbone = backbone
         self.input_means = head.input_means
+        if head.window_standardize and self.causal:
+            raise EdgekitError("window_standardize needs the whole window's statistics; a causal (streaming) "
+                               "student cannot have it: use an offline student or turn it off")
+        self.window_standardize = WindowStandardize() if head.window_standardize else None
         self.head = self._make_head(backbone.num_features + (in_chs if head.input_means else 0), num_classes, head)
         self.binary_head = self._make_binary(self.head.num_features) if head.binary_head else nn.Identity()
         self.recon_index = _recon_index(head.recon_chs, in_chs)
@@ -105,7 +118,7 @@ class StudentNet(nn.Module):
                          stream: StreamState | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = x.transpose(1, 2)
         m = mask.unsqueeze(1).to(x.dtype) if mask is not None else None
-        h = self.backbone(x, m, stream)
+        h = self.backbone(self.window_standardize(x, m) if self.window_standardize is not None else x, m, stream)
         if self.input_means:  # pooled by the head with the backbone's channels: their window means
             h = torch.cat([h, x * m if m is not None else x], dim=1)
         return h, m

@@ -27,7 +27,7 @@ from edgekit.models.layers.custom_filters import HandCraftedFilters
 from edgekit.models.layers.depthwise_separable import DepthwiseSeparableConv
 from edgekit.models.layers.factories import get_act, get_norm
 from edgekit.models.registry import register_model
-from edgekit.models.students.base import CausalStudentNet, HeadConfig, StudentNet, configure
+from edgekit.models.students.base import CausalStudentNet, HeadConfig, StudentNet, backbone_inputs, configure
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class LITEBackbone(nn.Module):
 def _lite(preset: LITEConfig, in_chs: int, num_classes: int, opts: dict, causal: bool) -> nn.Module:
     cfg = configure(preset, opts)
     net = CausalStudentNet if causal else StudentNet
-    return net(LITEBackbone(in_chs, cfg, causal), in_chs, num_classes, cfg, config=cfg)
+    return net(LITEBackbone(backbone_inputs(in_chs, cfg), cfg, causal), in_chs, num_classes, cfg, config=cfg)
 
 
 _LITE = LITEConfig()

@@ -26,7 +26,7 @@ from edgekit.models.layers.factories import get_act, get_norm
 from edgekit.models.layers.mbconv import MBConv1d
 from edgekit.models.layers.squeeze_excite import SqueezeExcite
 from edgekit.models.registry import register_model
-from edgekit.models.students.base import CausalStudentNet, HeadConfig, StudentNet, configure
+from edgekit.models.students.base import CausalStudentNet, HeadConfig, StudentNet, backbone_inputs, configure
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class MBConvTCNBackbone(nn.Module):
 def _mbconv_tcn(preset: MBConvTCNConfig, in_chs: int, num_classes: int, opts: dict, causal: bool) -> nn.Module:
     cfg = configure(preset, opts)
     net = CausalStudentNet if causal else StudentNet
-    return net(MBConvTCNBackbone(in_chs, cfg, causal), in_chs, num_classes, cfg, config=cfg)
+    return net(MBConvTCNBackbone(backbone_inputs(in_chs, cfg), cfg, causal), in_chs, num_classes, cfg, config=cfg)
 
 
 _XS = MBConvTCNConfig(stem_chs=24, stages=(MBStage(24, (1,), exp_ratio=3.0), MBStage(32, (1, 2, 4, 8), exp_ratio=3.0)))

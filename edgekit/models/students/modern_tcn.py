@@ -32,7 +32,7 @@ from edgekit.models.layers.large_kernel_conv import LargeKernelConv
 from edgekit.models.layers.moderntcn_block import ModernTCNBlock
 from edgekit.models.layers.squeeze_excite import SqueezeExcite
 from edgekit.models.registry import register_model
-from edgekit.models.students.base import CausalStudentNet, HeadConfig, StudentNet, configure
+from edgekit.models.students.base import CausalStudentNet, HeadConfig, StudentNet, backbone_inputs, configure
 
 DESIGN_LENGTH = 128  # samples: the window the presets' receptive field is sized for (UCI-HAR)
 RF_RANGE = (0.7, 1.2)  # the note's receptive field / input length band
@@ -109,7 +109,7 @@ class ModernTCNBackbone(nn.Module):
 def _modern_tcn(preset: ModernTCNConfig, in_chs: int, num_classes: int, opts: dict, causal: bool) -> nn.Module:
     cfg = configure(preset, opts)
     net = CausalStudentNet if causal else StudentNet
-    return net(ModernTCNBackbone(in_chs, cfg, causal), in_chs, num_classes, cfg, config=cfg)
+    return net(ModernTCNBackbone(backbone_inputs(in_chs, cfg), cfg, causal), in_chs, num_classes, cfg, config=cfg)
 
 
 _XS = ModernTCNConfig(hidden=48)
