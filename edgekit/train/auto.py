@@ -59,6 +59,9 @@ TEACHER_STEPS, STUDENT_STEPS = 1500, 2000  # optimizer steps a stage gets when C
 # backward (measured here: 3.1-3.6 GFLOP/s on one thread of the 2-core AMD EPYC CI machines)
 FIT_SECONDS = {"teacher": 300, "student": 600}
 CPU_FLOPS = 3e9
+# the student's floor, above the cap: on UCI-HAR the cap gave 424 steps (9 epochs, 3.3 min on one
+# thread, 95.72 %); 900 steps (18 epochs) gave 96.71 % and 1,200 96.44 % (bench/README: UCI-HAR levers)
+MIN_STUDENT_EPOCHS = 18
 TRAIN_PASSES = 3.0  # a training step: the forward and a backward about twice its cost (`train_passes`)
 SMALL_SET = 500  # sequences per fold below which the small-data teachers are chosen
 ACCELERATOR_FACTOR = 300  # a GPU on these small convs: ~1 TFLOP/s sustained, a guess (no GPU measured)
@@ -302,7 +305,8 @@ def _budgets(recipe: Recipe, n_train: int, n_classes: int, in_chs: int, accelera
     teacher_steps, t_note = _budget("teacher", fold_n, train.batch_size, teacher_macs, TEACHER_STEPS, accelerator)
     if not teacher_macs:
         t_note = "teachers fitted in closed form (no steps)"
-    student_steps, s_note = _budget("student", student_n, train.batch_size, student_macs, STUDENT_STEPS, accelerator)
+    student_steps, s_note = _budget("student", student_n, train.batch_size, student_macs, STUDENT_STEPS, accelerator,
+                                    min_epochs=MIN_STUDENT_EPOCHS)
     recipe.teachers.max_steps, recipe.student.max_steps = teacher_steps, student_steps
     shortest = min(teacher_steps, student_steps)
     if shortest > EVALUATIONS * max(1, min(fold_n, student_n) // train.batch_size):  # epochs of a few steps
@@ -376,13 +380,18 @@ def _features(ds: SequenceDataset) -> tuple[FeatureSpec | None, int, str]:
     return spec, len(spec.names()), f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
 
 
-def _budget(stage: str, n: int, batch: int, macs: int, target: int, accelerator: bool) -> tuple[int, str]:
-    """(max_steps, note) of a fit that sees `n` sequences per epoch and spends `macs` on each (`_macs`)."""
+def _budget(stage: str, n: int, batch: int, macs: int, target: int, accelerator: bool,
+            min_epochs: int = 1) -> tuple[int, str]:
+    """(max_steps, note) of a fit that sees `n` sequences per epoch and spends `macs` on each (`_macs`):
+    `target` steps, capped by compute, but at least `min_epochs` epochs (never above `target`)."""
     per_epoch = max(1, n // batch)  # the loop drops a last partial batch
     flops = FIT_SECONDS[stage] * CPU_FLOPS * (ACCELERATOR_FACTOR if accelerator else 1)
     cap = flops / max(1.0, 2 * macs * batch)
-    steps = max(per_epoch, min(target, int(cap)))
+    floor = min(target, min_epochs * per_epoch)
+    steps = max(per_epoch, floor, min(target, int(cap)))
     why = "" if steps >= target else f", capped by {'accelerator' if accelerator else 'CPU'} time"
+    if steps == floor and int(cap) < floor:
+        why = f", at least {min_epochs} epochs"
     return steps, f"{stage} {steps} steps (~{steps / per_epoch:.0f} epochs of {per_epoch}{why})"
 
 

@@ -12,7 +12,8 @@ from edgekit.data.dataset import SequenceDataset
 from edgekit.data.load import load_dataset
 from edgekit.errors import EdgekitError
 from edgekit.models import create_model
-from edgekit.train.auto import MODALITY_DROPOUT, STUDENT_STEPS, TEACHER_STEPS, auto_recipe, derive_recipe
+from edgekit.train.auto import (MIN_STUDENT_EPOCHS, MODALITY_DROPOUT, STUDENT_STEPS, TEACHER_STEPS, auto_recipe,
+                                derive_recipe)
 from edgekit.train.config import DataConfig
 from edgekit.train.recipe import dump_recipe, recipe_from_dict, recipe_to_dict
 
@@ -83,6 +84,17 @@ def test_offline_students_read_their_windows_standardised(student, standardized)
     create_model(student, in_chs=4, num_classes=3, **recipe.student.options)  # the options build
 
 
+def test_a_budget_is_capped_by_compute_above_its_floor_and_never_above_its_target():
+    from edgekit.train.auto import _budget
+
+    cheap, dear = 10_000, 10 ** 12  # MACs per sequence: far under / far over the compute cap
+    assert _budget("student", 1280, 128, cheap, 2000, False, min_epochs=18)[0] == 2000  # the target
+    steps, note = _budget("student", 1280, 128, dear, 2000, False, min_epochs=18)
+    assert steps == 180 and "at least 18 epochs" in note  # 10 steps per epoch x the floor
+    assert _budget("student", 128_000, 128, dear, 2000, False, min_epochs=18)[0] == 2000  # floor <= target
+    assert _budget("teacher", 1280, 128, dear, 1500, False)[0] == 10  # no floor: one epoch
+
+
 def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
     derived = derive_recipe(str(uci_har_path))
     r = derived.recipe
@@ -96,8 +108,9 @@ def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
     assert create_model("minirocket", in_chs=3, num_classes=6, **r.teachers.members[0].options).closed_form
     assert any("teachers fitted in closed form (no steps)" in n for n in derived.notes)
     epochs = r.student.max_steps / _steps_per_epoch(round(7415 * 0.85), 128)
-    # the student's fit capped by its compute on a CPU (its MACs), at least one epoch
-    assert 1 <= epochs <= 12 and r.student.max_steps < STUDENT_STEPS
+    # the compute cap (its MACs) would give ~9 epochs; the student's floor of epochs wins
+    assert epochs == MIN_STUDENT_EPOCHS and r.student.max_steps < STUDENT_STEPS
+    assert any(f"at least {MIN_STUDENT_EPOCHS} epochs" in n for n in derived.notes)
     forced = derive_recipe(str(uci_har_path), teacher="resnet1d").recipe  # a stepped teacher is capped too
     assert forced.teachers.max_steps < TEACHER_STEPS
     assert r.train.patience > 0 and r.train.restore_best and r.student.valid_fraction > 0  # ~1,100 to choose by
