@@ -146,6 +146,10 @@ def _emit_op(e: Emitter, i: int, op: ops.Op) -> str | None:
                 f"{op.fill_strides[0]}u, {op.fill_strides[1]}u);")
     if isinstance(op, ops.FloatCumSum):
         return f"ek_k_fcumsum({p(x)}, {p(op.output)}, {op.rows}u, {op.cols}u);"
+    if isinstance(op, ops.FloatMeanAxis):
+        return f"ek_k_fmean_axis({p(x)}, {p(op.output)}, {op.outer}u, {op.n}u, {op.inner}u);"
+    if isinstance(op, ops.FloatSqrt):
+        return f"ek_k_fsqrt({p(x)}, {p(op.output)}, {size}u);"
     if isinstance(op, ops.FloatClip):
         return f"ek_k_fclip({p(x)}, {p(op.output)}, {size}u, {c_float(op.low)}, {c_float(op.high)});"
     if isinstance(op, ops.FloatAffine):

@@ -15,10 +15,7 @@ from edgekit.device.ops import F32, U8, Value
 
 FLOAT_BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"}
 ADVICE = {"LayerNormalization": "use BatchNorm (foldable into the conv before it) where LayerNorm is not needed",
-          "ReduceMean": "pool with GlobalAveragePool (an integer QLinearGlobalAveragePool in ORT) instead of a mean; "
-                        "a student with window_standardize (the auto recipe's default for offline students) "
-                        "takes its window statistics with it, which has no device kernel yet: for a device "
-                        "target train with student.options.window_standardize=false",
+          "ReduceMean": "pool with GlobalAveragePool (an integer QLinearGlobalAveragePool in ORT) instead of a mean",
           "Erf": "use an activation ORT quantizes between Q/DQ (SiLU, HardSwish, ReLU) or keep GELU inside a "
                  "quantized region"}
 
@@ -353,6 +350,27 @@ def _cumsum(lw: Lowering, node: Node) -> None:
     lw.emit(ops.FloatCumSum([node.inputs[0]], node.outputs[0], node.describe(), rows=rows, cols=cols))
 
 
+def _reduce_mean(lw: Lowering, node: Node) -> None:
+    """A float mean over one axis, kept (a student's `window_standardize`: its time axis)."""
+    g = lw.g
+    shape = g.shapes[node.inputs[0]]
+    axes = node.attrs.get("axes")
+    if axes is None and len(node.inputs) > 1 and node.inputs[1] and g.is_const(node.inputs[1]):
+        axes = np.asarray(g.constants[node.inputs[1]]).reshape(-1).tolist()
+    if axes is None or len(axes) != 1 or not node.attrs.get("keepdims", 1):
+        raise DeviceExportError(f"node {node.describe()}: ReduceMean stays in float in onnxruntime's INT8 graph and "
+                                "has a device kernel only over one axis, kept; make the student device-friendly: "
+                                f"{ADVICE['ReduceMean']}")
+    axis = int(axes[0]) % len(shape)
+    lw.emit(ops.FloatMeanAxis([node.inputs[0]], node.outputs[0], node.describe(),
+                              outer=int(np.prod(shape[:axis], dtype=np.int64)), n=int(shape[axis]),
+                              inner=int(np.prod(shape[axis + 1:], dtype=np.int64))))
+
+
+def _sqrt(lw: Lowering, node: Node) -> None:
+    lw.emit(ops.FloatSqrt([node.inputs[0]], node.outputs[0], node.describe()))
+
+
 def _clip(lw: Lowering, node: Node) -> None:
     g = lw.g
     bound = lambda i, d: float(g.scalar(node.inputs[i])) if len(node.inputs) > i and node.inputs[i] else d  # noqa
@@ -396,6 +414,6 @@ def _codes_concat(lw: Lowering, node: Node) -> None:
 HANDLERS = {"QLinearConv": _conv, "QGemm": _qgemm, "QLinearAdd": _qbinary, "QLinearMul": _qbinary,
             "QLinearConcat": _concat,
             "QuantizeLinear": _quantize, "DequantizeLinear": _dequantize, "Where": _where, "CumSum": _cumsum,
-            "Clip": _clip, "BatchNormalization": _batch_norm, "Transpose": _movement, "Slice": _movement,
+            "Clip": _clip, "ReduceMean": _reduce_mean, "Sqrt": _sqrt, "BatchNormalization": _batch_norm, "Transpose": _movement, "Slice": _movement,
             "Gather": _movement, "Concat": _codes_concat,
             "QLinearGlobalAveragePool": _global_avg_pool, **{op: _float_binary for op in FLOAT_BINARY}}

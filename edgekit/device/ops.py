@@ -168,6 +168,19 @@ class FloatCumSum(Op):
 
 
 @dataclass
+class FloatMeanAxis(Op):
+    """ReduceMean over the middle axis of an (outer, n, inner) block, keeping it: -> (outer, 1, inner)."""
+    outer: int = 1
+    n: int = 1
+    inner: int = 1
+
+
+@dataclass
+class FloatSqrt(Op):
+    pass
+
+
+@dataclass
 class FloatClip(Op):
     low: float = float("-inf")
     high: float = float("inf")

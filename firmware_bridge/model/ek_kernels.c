@@ -348,6 +348,32 @@ void ek_k_fcumsum(const float *x, float *y, uint32_t rows, uint32_t cols)
     }
 }
 
+/* ReduceMean over one axis of an (outer, n, inner) block, keeping it: y[o][i] = the sum over k of
+   x[o][k][i] in order, divided by n. ORT sums with Eigen's packets, in another order: the two may
+   differ in the last bits, which the quantization after them (a per-window standardisation that
+   feeds a quantized conv) rarely reaches */
+void ek_k_fmean_axis(const float *x, float *y, uint32_t outer, uint32_t n, uint32_t inner)
+{
+    uint32_t o, k, i;
+    for (o = 0; o < outer; ++o) {
+        for (i = 0; i < inner; ++i) {
+            float sum = 0.0f;
+            for (k = 0; k < n; ++k) {
+                sum += x[(o * n + k) * inner + i];
+            }
+            y[o * inner + i] = sum / (float)n;
+        }
+    }
+}
+
+void ek_k_fsqrt(const float *x, float *y, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0; i < n; ++i) {
+        y[i] = sqrtf(x[i]);
+    }
+}
+
 void ek_k_fclip(const float *x, float *y, uint32_t n, float low, float high)
 {
     uint32_t i;

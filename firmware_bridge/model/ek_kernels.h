@@ -99,6 +99,8 @@ void ek_k_fbin(uint32_t op, const float *a, const float *b, float *y, uint32_t r
 void ek_k_fnan_to(const float *x, const float *fill, float *y, uint32_t rows, uint32_t cols,
                   uint32_t f_rs, uint32_t f_cs);
 void ek_k_fcumsum(const float *x, float *y, uint32_t rows, uint32_t cols);
+void ek_k_fmean_axis(const float *x, float *y, uint32_t outer, uint32_t n, uint32_t inner);
+void ek_k_fsqrt(const float *x, float *y, uint32_t n);
 void ek_k_fclip(const float *x, float *y, uint32_t n, float low, float high);
 void ek_k_faffine(const float *x, const float *mul, const float *add, float *y, uint32_t rows, uint32_t cols);
 

@@ -32,8 +32,10 @@ def test_step_state_becomes_rings_and_floats(step_package):
     assert report["arena_bytes"] < 2048 and report["state_bytes"] > 0
 
 
-def test_window_student_with_gemm_head_equals_onnxruntime(tiny_export, tmp_path):
-    """modern_tcn_xs (offline, GlobalAveragePool + linear head: ORT's QGemm) compiles exactly too."""
+@pytest.mark.parametrize("standardize", [False, True])
+def test_window_student_with_gemm_head_equals_onnxruntime(tiny_export, tmp_path, standardize):
+    """modern_tcn_xs (offline, GlobalAveragePool + linear head: ORT's QGemm) compiles exactly too;
+    with `window_standardize`, its float front (means over time, Sqrt, Div) as well."""
     require_tool("gcc")
     import numpy as np
     from zoo_helpers import randomize_norms, tiny_options
@@ -48,7 +50,7 @@ def test_window_student_with_gemm_head_equals_onnxruntime(tiny_export, tmp_path)
 
     names = tiny_export.spec.names()
     model = randomize_norms(create_model("modern_tcn_xs", in_chs=len(names), num_classes=3,
-                                         **tiny_options("modern_tcn_xs"))).eval()
+                                         window_standardize=standardize, **tiny_options("modern_tcn_xs"))).eval()
     windows = Windows(tiny_export.sequences, np.zeros(len(tiny_export.sequences), np.int64))
     info = ModelInfo.from_spec("modern_tcn_xs", tiny_export.spec, ("a", "b", "c"), 24, padding="left")
     fp32, int8 = tmp_path / "m.fp32.onnx", tmp_path / "m.int8.onnx"
@@ -58,5 +60,6 @@ def test_window_student_with_gemm_head_equals_onnxruntime(tiny_export, tmp_path)
     report = write_package(int8, tmp_path / "package")
     assert report["ops"].get("GlobalAvgPool", 0) >= 1
     assert "QGemm(" in (tmp_path / "package" / "ek_model_student.c").read_text()
+    assert (report["ops"].get("FloatMeanAxis", 0) == 2 and report["ops"].get("FloatSqrt", 0) == 1) is standardize
     check = check_exact(int8, tmp_path / "package", tiny_export.sequences, tmp_path / "build")
     assert check["windows"] >= 4 and check["bit_exact"], check
