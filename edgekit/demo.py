@@ -70,7 +70,7 @@ def run_demo(out_dir: Path, *, n_sequences: int = 480, seed: int = 0, overrides:
         "stream": {k: {"mode": v["mode"], "latency_us": v["latency_us"], "agreement": v.get("agreement")}
                    for k, v in reports["stream"]["summaries"].items()},
         "plots": sorted(str(p) for p in out_dir.rglob("*.png")),
-        "export": {k: v for k, v in reports["export"].items() if k == "qat_because"},
+        "export": {k: v for k, v in reports["export"].items() if k in ("qat_because", "drift_because")},
         "device": {k: v for k, v in reports["device"].items() if k in ("agreement", "table", "skipped")}
                   | ({"goals": reports["device"]["bench"]["goals"]} if "bench" in reports["device"] else {}),
     }
@@ -123,7 +123,15 @@ def _export(run_dir: Path, export_dir: Path) -> dict:
     except ToleranceError as err:
         # what the error advises a user: fine-tune with fake quantization (the demo's short training
         # leaves low-margin decisions that post-training calibration may flip)
-        report = export_run(run_dir, target="cpu-int8", out_dir=export_dir, max_validation=128, qat=True)
+        try:
+            report = export_run(run_dir, target="cpu-int8", out_dir=export_dir, max_validation=128, qat=True)
+        except ToleranceError as qat_err:
+            # still outside it (seen on an AVX512-VNNI Xeon: 2 of 96 windows flipped, with and without
+            # QAT, where the AMD EPYC machines passed): keep the file marked as drifting, as
+            # `--allow-drift` does, so the demo shows the rest of the spine and says why
+            report = export_run(run_dir, target="cpu-int8", out_dir=export_dir, max_validation=128, qat=True,
+                                allow_drift=True)
+            report["drift_because"] = str(qat_err)
         report["qat_because"] = str(err)
     report["teachers"] = export_teacher_ensemble(run_dir, export_dir / "teachers.fp32.onnx")
     return report
@@ -268,8 +276,12 @@ def summary_notes(summary: dict) -> str:
 def _qat_note(export: dict) -> str:
     if "qat_because" not in export:
         return ""
-    return ("INT8 by post-training calibration missed its tolerance, so the student was fine-tuned with fake "
+    note = ("INT8 by post-training calibration missed its tolerance, so the student was fine-tuned with fake "
             f"quantization (--qat) as the error advises: {export['qat_because']}\n")
+    if "drift_because" in export:
+        note += ("It still missed it, so the INT8 file is kept marked as drifting (what --allow-drift does): "
+                 f"{export['drift_because']}\n")
+    return note
 
 
 def _device_note(device: dict) -> str:

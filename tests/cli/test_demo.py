@@ -63,3 +63,28 @@ def test_demo_export_falls_back_to_qat_when_calibration_misses(monkeypatch, tmp_
     assert calls == [False, True]
     assert "accuracy drop 2.1 pp" in report["qat_because"]
     assert "--qat" in _qat_note(report) and _qat_note({}) == ""
+
+
+def test_demo_export_keeps_a_drifting_int8_file_when_qat_misses_too(monkeypatch, tmp_path):
+    """Still outside the tolerance after --qat: the file is kept marked as drifting (--allow-drift),
+    and the summary says both reasons."""
+    import edgekit.export.run as export_module
+    import edgekit.export.teachers as teachers_module
+    from edgekit.demo import _export, _qat_note
+    from edgekit.export.drift import ToleranceError
+
+    calls = []
+
+    def fake_export(run_dir, *, qat=False, allow_drift=False, **kwargs):
+        calls.append((qat, allow_drift))
+        if not allow_drift:
+            raise ToleranceError(f"INT8 model misses its tolerance: accuracy drop {'2.08' if qat else '3.1'} pp")
+        return {"int8": {"path": "student.int8.onnx", "drifting": True}}
+
+    monkeypatch.setattr(export_module, "export_run", fake_export)
+    monkeypatch.setattr(teachers_module, "export_teacher_ensemble", lambda *a, **k: {})
+    report = _export(tmp_path / "run", tmp_path / "run" / "export")
+    assert calls == [(False, False), (True, False), (True, True)]
+    assert "3.1 pp" in report["qat_because"] and "2.08 pp" in report["drift_because"]
+    note = _qat_note(report)
+    assert "--qat" in note and "drifting" in note and "2.08 pp" in note
