@@ -414,6 +414,6 @@ def _codes_concat(lw: Lowering, node: Node) -> None:
 HANDLERS = {"QLinearConv": _conv, "QGemm": _qgemm, "QLinearAdd": _qbinary, "QLinearMul": _qbinary,
             "QLinearConcat": _concat,
             "QuantizeLinear": _quantize, "DequantizeLinear": _dequantize, "Where": _where, "CumSum": _cumsum,
-            "Clip": _clip, "ReduceMean": _reduce_mean, "Sqrt": _sqrt, "BatchNormalization": _batch_norm, "Transpose": _movement, "Slice": _movement,
-            "Gather": _movement, "Concat": _codes_concat,
+            "Clip": _clip, "ReduceMean": _reduce_mean, "Sqrt": _sqrt, "BatchNormalization": _batch_norm,
+            "Transpose": _movement, "Slice": _movement, "Gather": _movement, "Concat": _codes_concat,
             "QLinearGlobalAveragePool": _global_avg_pool, **{op: _float_binary for op in FLOAT_BINARY}}

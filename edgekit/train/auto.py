@@ -274,7 +274,8 @@ def _student(recipe: Recipe) -> str:
 
     name = recipe.student.name
     standardized = ""
-    if get_entry(name).kind == "student" and not get_entry(name).streamable:
+    entry = get_entry(name)
+    if entry.kind == "student" and not entry.streamable:
         recipe.student.options = {**recipe.student.options, "window_standardize": True}
         standardized = "; reads each channel also standardised within its window (small movements at full scale)"
     if not name.startswith("modern_tcn"):

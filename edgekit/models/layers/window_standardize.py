@@ -28,13 +28,15 @@ EPS = 1e-4  # on the variance, in scaled units (see the module doc)
 
 class WindowStandardize(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if mask is None:
-            mean = x.mean(dim=-1, keepdim=True)
-            centred = x - mean
-            var = (centred * centred).mean(dim=-1, keepdim=True)
-            return torch.cat([x, centred * torch.rsqrt(var + EPS)], dim=1)
-        count = mask.sum(dim=-1, keepdim=True).clamp_min(1.0)
-        mean = (x * mask).sum(dim=-1, keepdim=True) / count
-        centred = (x - mean) * mask
-        var = (centred * centred).sum(dim=-1, keepdim=True) / count
-        return torch.cat([x, centred * torch.rsqrt(var + EPS)], dim=1)
+        centred = x - _mean(x, mask)
+        if mask is not None:
+            centred = centred * mask
+        return torch.cat([x, centred * torch.rsqrt(_mean(centred * centred, mask) + EPS)], dim=1)
+
+
+def _mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean over time of the real samples, kept: ReduceMean in ONNX without a mask (the device has a
+    float kernel for it; `pooling.masked_mean` exports a float GlobalAveragePool, which it has not)."""
+    if mask is None:
+        return x.mean(dim=-1, keepdim=True)
+    return (x * mask).sum(dim=-1, keepdim=True) / mask.sum(dim=-1, keepdim=True).clamp_min(1.0)
