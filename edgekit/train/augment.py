@@ -21,6 +21,9 @@ RIGHT-padded (real steps first, then zeros); `target` `(B, K)` soft labels; `rec
    partner's steps at the same positions (only where the partner is real) and weights the labels by
    the fraction of real steps replaced.
 5. drift (prob `drift_p`): a per-channel linear ramp from 0 to N(0, drift_std) over the real steps.
+   Then gain (prob `gain_p`): every channel of the sample multiplied by its own 1 + N(0, gain_std)
+   and shifted by N(0, offset_std), constant over the sequence: a sensor's calibration (scale and
+   bias) differs between devices and wearers (UCI-HAR's test subjects: see `bench/README.md`).
 6. jitter (prob `jitter_p`, 1 = every sample): Gaussian noise of std `jitter_std` on every real
    step (the public CMI notebook: σ 0.05 at p 0.7).
 7. time mask (prob `time_mask_p`): zero a contiguous span of up to `time_mask_max`·L real steps.
@@ -70,6 +73,9 @@ class AugmentConfig:
     feature_mask_max: NonNegativeInt = 2
     drift_p: Probability = 0.0
     drift_std: NonNegative = 0.05
+    gain_p: Probability = 0.0  # per-channel calibration: scale 1 + N(0, gain_std), offset N(0, offset_std)
+    gain_std: NonNegative = 0.1
+    offset_std: NonNegative = 0.0
     shift_p: Probability = 0.0
     shift_max: NonNegativeInt = 8
     stretch_p: Probability = 0.0
@@ -172,6 +178,8 @@ class Augmenter:
             x, mask, target, recon_target = self._mix(x, mask, target, recon_target)
         if cfg.drift_p > 0 and cfg.drift_std > 0:
             x = self._drift(x, mask)
+        if cfg.gain_p > 0 and (cfg.gain_std > 0 or cfg.offset_std > 0):
+            x = self._gain(x, mask)
         if cfg.jitter_std > 0 and cfg.jitter_p > 0:
             # p = 1 draws no choice, so the default keeps the random stream of an always-on jitter
             jittered = mask if cfg.jitter_p >= 1 else mask & self._chosen(cfg.jitter_p, mask.sum(1))[:, None]
@@ -325,6 +333,13 @@ class Augmenter:
         ramp = steps[None, :] / (lengths - 1).clamp_min(1).to(x.dtype)[:, None]  # 0 → 1 over real steps
         drift = ramp.unsqueeze(-1) * end.unsqueeze(1) * mask.unsqueeze(-1).to(x.dtype)
         return x + drift * pick[:, None, None].to(x.dtype)
+
+    def _gain(self, x, mask):
+        pick = self._chosen(self.cfg.gain_p, mask.sum(1))[:, None].to(x.dtype)  # (B, 1)
+        shape = (x.shape[0], x.shape[2])
+        scale = 1 + self._randn(shape, x) * self.cfg.gain_std * pick
+        offset = self._randn(shape, x) * self.cfg.offset_std * pick
+        return (x * scale.unsqueeze(1) + offset.unsqueeze(1)) * mask.unsqueeze(-1).to(x.dtype)
 
     def _time_mask(self, x, mask):
         lengths = mask.sum(1)

@@ -111,6 +111,10 @@ class DistillConfig:
     # "oof": the ensemble's fixed out-of-fold soft labels; "function_matching": every saved fold model
     # run on the very (augmented) batch the student sees, every step (`online_teacher.py`)
     mode: Literal["oof", "function_matching"] = "oof"
+    # "oof": where the ensemble's out-of-fold guess is wrong, swap its log-probabilities of the true
+    # and the guessed class (Knowledge Adjustment, Wen et al. 2019, arXiv 1911.07471), so the soft
+    # label ranks the true class first and keeps the rest of its shape; "none": as the ensemble said
+    adjust: Literal["none", "swap"] = "none"
     # G2Net's pseudo-label rounds (needs --unlabeled): each round the teachers label the unlabelled
     # sequences and every fold is retrained with the confident ones added to its training part;
     # the student then learns from the last round's teachers (`run.py`)

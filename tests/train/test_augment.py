@@ -23,12 +23,13 @@ def _batch(seed: int = 0):
 
 
 ALL_ON = AugmentConfig(jitter_std=0.1, time_mask_p=0.5, feature_mask_p=0.5, drift_p=0.5, shift_p=0.5,
-                       stretch_p=0.5, mixup_p=0.4, cutmix_p=0.4, mirror_p=0.5)
+                       stretch_p=0.5, mixup_p=0.4, cutmix_p=0.4, mirror_p=0.5, gain_p=0.5, offset_std=0.1)
 SINGLE_OPS = {
     "jitter": AugmentConfig(jitter_std=0.5),
     "time_mask": AugmentConfig(time_mask_p=1.0, time_mask_max=0.5),
     "feature_mask": AugmentConfig(feature_mask_p=1.0),
     "drift": AugmentConfig(drift_p=1.0),
+    "gain": AugmentConfig(gain_p=1.0, gain_std=0.2, offset_std=0.3),
     "shift": AugmentConfig(shift_p=1.0, shift_max=6),
     "stretch": AugmentConfig(stretch_p=1.0, stretch_range=(0.6, 1.5)),
     "mixup": AugmentConfig(mixup_p=1.0),
@@ -78,7 +79,7 @@ def test_deterministic_given_generator(name):
 
 def test_noise_ops_leave_mask_labels_and_recon_target():
     x, mask, target, recon = _batch()
-    for name in ("jitter", "time_mask", "feature_mask", "drift"):
+    for name in ("jitter", "time_mask", "feature_mask", "drift", "gain"):
         _, mo, to, ro = _run(SINGLE_OPS[name])
         assert torch.equal(mo, mask) and torch.equal(to, target) and torch.equal(ro, recon), name
 
@@ -95,6 +96,20 @@ def test_time_mask_zeroes_one_short_span_and_feature_mask_whole_channels():
     dropped = ((xo == 0) | ~mask.unsqueeze(-1)).all(1)  # (B, C)
     assert bool(((dropped.sum(1) >= 1) & (dropped.sum(1) <= 2)).all())
     torch.testing.assert_close(xo[~dropped.unsqueeze(1).expand_as(xo)], x[~dropped.unsqueeze(1).expand_as(x)])
+
+
+def test_gain_is_one_scale_and_offset_per_sample_and_channel():
+    x, mask, _, _ = _batch()
+    xo, *_ = _run(AugmentConfig(gain_p=1.0, gain_std=0.2, offset_std=0.3))
+    for b in range(B - 2):  # at least 5 real steps: an affine fit per channel is exact
+        t = mask[b]
+        for c in range(C):
+            slope, intercept = torch.linalg.lstsq(torch.stack([x[b, t, c], torch.ones(int(t.sum()))], 1),
+                                                  xo[b, t, c, None]).solution.flatten()
+            torch.testing.assert_close(slope * x[b, t, c] + intercept, xo[b, t, c], rtol=1e-4, atol=1e-3)
+            assert abs(float(slope) - 1) > 1e-4 and abs(float(intercept)) > 1e-4
+    untouched, *_ = _run(AugmentConfig(gain_p=0.0, gain_std=0.2, offset_std=0.3))
+    assert torch.equal(untouched, x)
 
 
 def test_shift_keeps_the_end_and_moves_the_start():
