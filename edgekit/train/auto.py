@@ -73,6 +73,9 @@ EVALUATIONS = 30  # validation points per stage when epochs are too short to val
 # choice is noise (Handwriting's student, 22 validation sequences for 26 classes: best weights
 # 47.6 % on the test set, the whole budget's last weights 54.2 %)
 PATIENCE, MIN_BUDGET_FRACTION, MIN_VALID_PER_CLASS = 10, 1 / 3, 5
+# raw inertial channels (offline students): each channel of half the sequences scaled by 1 + N(0, 0.1) and
+# offset by N(0, 0.1) (scaled units), as devices' and wearers' calibrations differ (`augment._gain`)
+GAIN = (0.5, 0.1, 0.1)
 SUBJECTS_PER_SIMULATED = 24  # simulated sequences per person: enough people for grouped folds
 
 # member widths by training-set size (sequences per fold): < 500, < 3000, more
@@ -199,7 +202,7 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
     recipe = Recipe(name=name, data=data)
     n_train, note = _folds(recipe, ds, trains_teachers=_trains_teachers(teacher))
     notes.append(note)
-    spec, in_chs, note = _features(ds)
+    spec, in_chs, note = _features(ds, offline_student=_offline(recipe.student.name))
     recipe.features.preset = "none" if spec is None else "auto"
     notes.append(note)
     notes.append(_teachers(recipe, n_train, teacher, accelerator))
@@ -211,6 +214,10 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
                                 binary_weight=0.2 if binary_classes(ds.class_names) else 0.0)
     recipe.train.augment = replace(recipe.train.augment, jitter_std=0.03, time_mask_p=0.2, time_mask_max=0.1,
                                    shift_p=0.3, shift_max=max(1, data.length // 16), mixup_p=0.2)
+    if spec is None and _inertial(ds):
+        recipe.train.augment = replace(recipe.train.augment, gain_p=GAIN[0], gain_std=GAIN[1], offset_std=GAIN[2])
+        notes.append(f"calibration augmentation: half the sequences train with each raw sensor channel scaled by "
+                     f"1 + N(0, {GAIN[1]}) and offset by N(0, {GAIN[2]}) (UCI-HAR student alone: 96.81 -> 97.39 %)")
     if spec is not None and (spec.inputs.thm or spec.inputs.tof_sensors):
         recipe.train.augment = replace(recipe.train.augment, modality_dropout_p=MODALITY_DROPOUT)
         notes.append(f"modality dropout {MODALITY_DROPOUT}: whole sequences train without their thermopile/ToF, as "
@@ -360,9 +367,11 @@ def _input_length(ds: SequenceDataset) -> tuple[int, int, str]:
                        "last samples, shorter ones are padded)")
 
 
-def _features(ds: SequenceDataset) -> tuple[FeatureSpec | None, int, str]:
+def _features(ds: SequenceDataset, *, offline_student: bool) -> tuple[FeatureSpec | None, int, str]:
     """(the auto spec, or None for the raw channels; the channels the models read; note): the auto
-    spec when its roles are recognised, else the raw channels."""
+    spec when its roles are recognised, except for an inertial-only recording (accelerometer and
+    gyroscope, nothing else) read by an offline student, which standardises each window itself;
+    else the raw channels."""
     from edgekit.features import FeatureSpec
     from edgekit.features.channel_names import ACC_STEMS, names_hint
 
@@ -372,6 +381,12 @@ def _features(ds: SequenceDataset) -> tuple[FeatureSpec | None, int, str]:
         shown = ", ".join(ds.channels[:6]) + (", ..." if len(ds.channels) > 6 else "")
         return None, len(ds.channels), (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
                         f"the auto spec needs {names_hint(ACC_STEMS)})")
+    if offline_student and _inertial(ds):
+        return None, len(ds.channels), (
+            f"features: none, the {len(ds.channels)} raw inertial channels (the auto spec would compute "
+            f"{len(spec.names())}): the offline student standardises each window itself, and on UCI-HAR it scored "
+            "96.81 % alone on the raw channels against 96.37 % on the auto spec (with calibration augmentation "
+            "97.39 against 96.50 %; MiniRocket 97.59 against 97.52 %)")
     roles = [r for r, cols in (("acc", spec.inputs.acc), ("rot", spec.inputs.rot), ("gyro", spec.inputs.gyro),
                                ("thm", spec.inputs.thm)) if cols]
     if spec.inputs.tof_sensors:
@@ -379,6 +394,23 @@ def _features(ds: SequenceDataset) -> tuple[FeatureSpec | None, int, str]:
     extra = f", {len(spec.inputs.extra)} pass-through" if spec.inputs.extra else ""
     omitted = f"; left out: {'; '.join(spec.omitted)}" if spec.omitted else ""
     return spec, len(spec.names()), f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
+
+
+def _inertial(ds: SequenceDataset) -> bool:
+    """Whether every channel of `ds` is an axis of an accelerometer or gyroscope recognised by name
+    (`acc_x/y/z`, `body_gyro_x/y/z`, ...): no orientation, thermopile, time-of-flight or other channels."""
+    from edgekit.features.channel_names import ACC_STEMS, GYRO_STEMS, find_axes
+
+    axes = {c for stem in ACC_STEMS + GYRO_STEMS for c in (find_axes(ds.channels, (stem,)) or ())}
+    return bool(axes) and set(ds.channels) <= axes
+
+
+def _offline(student: str) -> bool:
+    """Whether the student reads whole windows (not streamable sample by sample)."""
+    from edgekit.models.registry import get_entry
+
+    entry = get_entry(student)
+    return entry.kind == "student" and not entry.streamable
 
 
 def _budget(stage: str, n: int, batch: int, macs: int, target: int, accelerator: bool,

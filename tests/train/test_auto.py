@@ -11,8 +11,9 @@ from edgekit.data.cmi_schema import ACC_COLUMNS
 from edgekit.data.dataset import SequenceDataset
 from edgekit.data.load import load_dataset
 from edgekit.errors import EdgekitError
+from edgekit.features import FeatureSpec
 from edgekit.models import create_model
-from edgekit.train.auto import (MIN_STUDENT_EPOCHS, MODALITY_DROPOUT, STUDENT_STEPS, TEACHER_STEPS, auto_recipe,
+from edgekit.train.auto import (GAIN, MIN_STUDENT_EPOCHS, MODALITY_DROPOUT, STUDENT_STEPS, TEACHER_STEPS, auto_recipe,
                                 derive_recipe)
 from edgekit.train.config import DataConfig
 from edgekit.train.recipe import dump_recipe, recipe_from_dict, recipe_to_dict
@@ -99,7 +100,10 @@ def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
     derived = derive_recipe(str(uci_har_path))
     r = derived.recipe
     assert (r.data.train_split, r.data.test_split, r.data.extra_test_splits) == ("train", "test", ["test_exact"])
-    assert r.data.length == 128 and r.features.preset == "auto"
+    # an inertial recording read by the offline student: its raw channels, with calibration augmentation
+    assert r.data.length == 128 and r.features.preset == "none"
+    assert (r.train.augment.gain_p, r.train.augment.gain_std, r.train.augment.offset_std) == GAIN
+    assert any("9 raw inertial channels (the auto spec would compute" in n for n in derived.notes)
     assert r.train.batch_size == 128 and r.train.optim.lr == pytest.approx(4e-3)
     assert r.teachers.folds == 3  # subject-grouped, fewer folds on a big set
     # on a CPU a big set gets MiniRocket alone, fitted in closed form: no teacher steps to budget
@@ -128,6 +132,7 @@ def test_simulator_gets_grouped_folds_a_holdout_and_the_cmi_loss(sim_table):
     assert r.data.length % 8 == 0 and r.data.length <= ds.lengths.max()
     assert (ds.lengths <= r.data.length).mean() >= 0.85  # crop only the longest tenth
     assert r.features.preset == "auto" and r.train.loss.binary_weight > 0
+    assert r.train.augment.gain_p == 0  # features, not raw sensor channels: no calibration augmentation
     # thermopiles and ToF: some sequences train as IMU-only (bench/pieces.py: +0.04..0.06 on IMU-only test)
     assert r.train.augment.modality_dropout_p == MODALITY_DROPOUT
 
@@ -155,7 +160,9 @@ def test_a_small_10_hz_set_gets_features_and_a_thousand_steps():
                          ACC_COLUMNS + ("gyro_x", "gyro_y", "gyro_z"), ("",) * 6, 0.1, np.arange(151) % 4,
                          tuple("abcd"), np.arange(151) % 10, np.arange(151))
     r = auto_recipe(ds, data=DataConfig(source="wrist.csv", test_source="wrist_test.csv"))
-    assert r.features.preset == "auto" and r.train.batch_size == 16
+    assert r.features.preset == "none" and r.train.batch_size == 16  # acc + gyro only: the raw channels
+    assert FeatureSpec.for_dataset(ds).names()  # yet the auto spec is valid at 10 Hz (it had crashed)
+    assert r.train.augment.gain_p == GAIN[0]
     # by hand it took 60-80 epochs at batch 16 (~600 steps) to reach 90 %: the derived budgets give that
     assert r.teachers.max_steps >= 500 and r.student.max_steps >= 1000
 
