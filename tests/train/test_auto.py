@@ -194,3 +194,21 @@ def test_derived_recipe_is_valid_and_round_trips_through_toml(shared_data, tmp_p
     text = dump_recipe(auto.recipe, header="\n".join(auto.notes))
     again = recipe_from_dict(tomllib.loads(text))
     assert recipe_to_dict(again) == recipe_to_dict(auto.recipe)
+
+
+def test_raw_channels_only_for_an_inertial_recording_read_by_an_offline_student():
+    from edgekit.train.auto import _features
+
+    rng = np.random.default_rng(0)
+
+    def dataset(channels):
+        return SequenceDataset([rng.normal(size=(64, len(channels))).astype(np.float32) for _ in range(20)],
+                               channels, ("",) * len(channels), 0.02, np.arange(20) % 2, ("a", "b"),
+                               np.arange(20) % 5, np.arange(20))
+
+    imu = dataset(ACC_COLUMNS + ("gyro_x", "gyro_y", "gyro_z"))
+    assert _features(imu, offline_student=True)[0] is None  # raw: the student standardises its windows
+    assert _features(imu, offline_student=False)[0] is not None  # a streaming student keeps the causal features
+    with_heart_rate = dataset(ACC_COLUMNS + ("heart_rate",))  # not only inertial axes: the auto spec
+    assert _features(with_heart_rate, offline_student=True)[0] is not None
+    assert auto_recipe(with_heart_rate, data=DataConfig(source="hr.csv", test_source="t.csv")).train.augment.gain_p == 0
