@@ -430,6 +430,12 @@ class FeatureSpec:
     def with_families(self, **changes: Any) -> "FeatureSpec":
         return replace(self, families=replace(self.families, **changes))
 
+    def inputs_only(self) -> "FeatureSpec":
+        """The same inputs, cleaned as the spec cleans them (missing values held, acc in m/s^2),
+        and no derived feature: the raw channels, computed by the same pipelines and C bridge, so
+        a model trained on them streams like any other."""
+        return replace(self, families=Families(raw=RawPassthrough(), acc_magnitude=False), omitted=())
+
     # --- presets ----------------------------------------------------------------------------
     @classmethod
     def cmi_default(cls) -> "FeatureSpec":

@@ -202,8 +202,7 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
     recipe = Recipe(name=name, data=data)
     n_train, note = _folds(recipe, ds, trains_teachers=_trains_teachers(teacher))
     notes.append(note)
-    spec, in_chs, note = _features(ds, offline_student=_offline(recipe.student.name))
-    recipe.features.preset = "none" if spec is None else "auto"
+    recipe.features.preset, spec, in_chs, note = _features(ds, offline_student=_offline(recipe.student.name))
     notes.append(note)
     notes.append(_teachers(recipe, n_train, teacher, accelerator))
     if (note := _distillation(recipe, n_train, teacher)) is not None:
@@ -214,7 +213,7 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
                                 binary_weight=0.2 if binary_classes(ds.class_names) else 0.0)
     recipe.train.augment = replace(recipe.train.augment, jitter_std=0.03, time_mask_p=0.2, time_mask_max=0.1,
                                    shift_p=0.3, shift_max=max(1, data.length // 16), mixup_p=0.2)
-    if spec is None and _inertial(ds):
+    if recipe.features.preset == "raw":
         recipe.train.augment = replace(recipe.train.augment, gain_p=GAIN[0], gain_std=GAIN[1], offset_std=GAIN[2])
         notes.append(f"calibration augmentation: half the sequences train with each raw sensor channel scaled by "
                      f"1 + N(0, {GAIN[1]}) and offset by N(0, {GAIN[2]}) (UCI-HAR student alone: 96.81 -> 97.39 %)")
@@ -367,11 +366,11 @@ def _input_length(ds: SequenceDataset) -> tuple[int, int, str]:
                        "last samples, shorter ones are padded)")
 
 
-def _features(ds: SequenceDataset, *, offline_student: bool) -> tuple[FeatureSpec | None, int, str]:
-    """(the auto spec, or None for the raw channels; the channels the models read; note): the auto
-    spec when its roles are recognised, except for an inertial-only recording (accelerometer and
-    gyroscope, nothing else) read by an offline student, which standardises each window itself;
-    else the raw channels."""
+def _features(ds: SequenceDataset, *, offline_student: bool) -> tuple[str, FeatureSpec | None, int, str]:
+    """(`features.preset`, its spec (None for "none"), the channels the models read, note): the auto spec
+    when its roles are recognised, its inputs only (`inputs_only`) for an inertial-only recording
+    (accelerometer and gyroscope, nothing else) read by an offline student, which standardises each
+    window itself; else the raw channels."""
     from edgekit.features import FeatureSpec
     from edgekit.features.channel_names import ACC_STEMS, names_hint
 
@@ -379,21 +378,22 @@ def _features(ds: SequenceDataset, *, offline_student: bool) -> tuple[FeatureSpe
         spec = FeatureSpec.for_dataset(ds)
     except SpecError:
         shown = ", ".join(ds.channels[:6]) + (", ..." if len(ds.channels) > 6 else "")
-        return None, len(ds.channels), (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
+        return "none", None, len(ds.channels), (f"features: none, the raw channels (no accelerometer recognised by name among {shown}; "
                         f"the auto spec needs {names_hint(ACC_STEMS)})")
     if offline_student and _inertial(ds):
-        return None, len(ds.channels), (
-            f"features: none, the {len(ds.channels)} raw inertial channels (the auto spec would compute "
-            f"{len(spec.names())}): the offline student standardises each window itself, and on UCI-HAR it scored "
-            "96.81 % alone on the raw channels against 96.37 % on the auto spec (with calibration augmentation "
-            "97.39 against 96.50 %; MiniRocket 97.59 against 97.52 %)")
+        raw = spec.inputs_only()
+        return "raw", raw, len(raw.names()), (
+            f"features: raw, the {len(raw.names())} inertial channels cleaned, no derived feature (the auto spec "
+            f"would compute {len(spec.names())}): the offline student standardises each window itself, and on "
+            "UCI-HAR it scored 96.81 % alone on the raw channels against 96.37 % on the auto spec (with calibration "
+            "augmentation 97.39 against 96.50 %; MiniRocket 97.59 against 97.52 %)")
     roles = [r for r, cols in (("acc", spec.inputs.acc), ("rot", spec.inputs.rot), ("gyro", spec.inputs.gyro),
                                ("thm", spec.inputs.thm)) if cols]
     if spec.inputs.tof_sensors:
         roles.append(f"{spec.inputs.tof_sensors} ToF")
     extra = f", {len(spec.inputs.extra)} pass-through" if spec.inputs.extra else ""
     omitted = f"; left out: {'; '.join(spec.omitted)}" if spec.omitted else ""
-    return spec, len(spec.names()), f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
+    return "auto", spec, len(spec.names()), f"features: auto spec, {len(spec.names())} features from {', '.join(roles)}{extra}{omitted}"
 
 
 def _inertial(ds: SequenceDataset) -> bool:

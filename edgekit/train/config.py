@@ -52,8 +52,10 @@ class DataConfig:
 
 @dataclass
 class FeaturesConfig:
-    # "auto" = FeatureSpec.for_dataset; "none" = the dataset's raw channels, no feature pipeline
-    preset: Literal["auto", "cmi_default", "uci_har_default", "none"] = "auto"
+    # "auto" = FeatureSpec.for_dataset; "raw" = its inputs only, cleaned, no derived feature
+    # (`FeatureSpec.inputs_only`: streams and runs on the C bridge); "none" = the dataset's raw
+    # channels with no feature pipeline (any data, but `edgekit stream` needs a spec)
+    preset: Literal["auto", "raw", "cmi_default", "uci_har_default", "none"] = "auto"
     spec: dict[str, Any] | None = None  # inline FeatureSpec.to_dict(); wins over `preset`
 
 

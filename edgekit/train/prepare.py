@@ -151,6 +151,8 @@ def feature_spec(recipe: Recipe, ds: SequenceDataset) -> FeatureSpec | None:
         return FeatureSpec.cmi_default()
     if cfg.preset == "uci_har_default":
         return FeatureSpec.uci_har_default()
+    if cfg.preset == "raw":
+        return FeatureSpec.for_dataset(ds).inputs_only()
     return FeatureSpec.for_dataset(ds)
 
 

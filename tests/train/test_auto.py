@@ -101,9 +101,9 @@ def test_uci_har_uses_its_splits_and_caps_big_sets_by_cpu_time(uci_har_path):
     r = derived.recipe
     assert (r.data.train_split, r.data.test_split, r.data.extra_test_splits) == ("train", "test", ["test_exact"])
     # an inertial recording read by the offline student: its raw channels, with calibration augmentation
-    assert r.data.length == 128 and r.features.preset == "none"
+    assert r.data.length == 128 and r.features.preset == "raw"
     assert (r.train.augment.gain_p, r.train.augment.gain_std, r.train.augment.offset_std) == GAIN
-    assert any("9 raw inertial channels (the auto spec would compute" in n for n in derived.notes)
+    assert any("features: raw, the 9 inertial channels" in n for n in derived.notes)
     assert r.train.batch_size == 128 and r.train.optim.lr == pytest.approx(4e-3)
     assert r.teachers.folds == 3  # subject-grouped, fewer folds on a big set
     # on a CPU a big set gets MiniRocket alone, fitted in closed form: no teacher steps to budget
@@ -160,7 +160,7 @@ def test_a_small_10_hz_set_gets_features_and_a_thousand_steps():
                          ACC_COLUMNS + ("gyro_x", "gyro_y", "gyro_z"), ("",) * 6, 0.1, np.arange(151) % 4,
                          tuple("abcd"), np.arange(151) % 10, np.arange(151))
     r = auto_recipe(ds, data=DataConfig(source="wrist.csv", test_source="wrist_test.csv"))
-    assert r.features.preset == "none" and r.train.batch_size == 16  # acc + gyro only: the raw channels
+    assert r.features.preset == "raw" and r.train.batch_size == 16  # acc + gyro only: the cleaned raw channels
     assert FeatureSpec.for_dataset(ds).names()  # yet the auto spec is valid at 10 Hz (it had crashed)
     assert r.train.augment.gain_p == GAIN[0]
     # by hand it took 60-80 epochs at batch 16 (~600 steps) to reach 90 %: the derived budgets give that
@@ -207,8 +207,9 @@ def test_raw_channels_only_for_an_inertial_recording_read_by_an_offline_student(
                                np.arange(20) % 5, np.arange(20))
 
     imu = dataset(ACC_COLUMNS + ("gyro_x", "gyro_y", "gyro_z"))
-    assert _features(imu, offline_student=True)[0] is None  # raw: the student standardises its windows
-    assert _features(imu, offline_student=False)[0] is not None  # a streaming student keeps the causal features
+    preset, spec, in_chs, _ = _features(imu, offline_student=True)  # the student standardises its windows
+    assert preset == "raw" and spec.names() == spec.input_columns() and in_chs == 6  # the channels, cleaned
+    assert _features(imu, offline_student=False)[0] == "auto"  # a streaming student keeps the causal features
     with_heart_rate = dataset(ACC_COLUMNS + ("heart_rate",))  # not only inertial axes: the auto spec
-    assert _features(with_heart_rate, offline_student=True)[0] is not None
+    assert _features(with_heart_rate, offline_student=True)[0] == "auto"
     assert auto_recipe(with_heart_rate, data=DataConfig(source="hr.csv", test_source="t.csv")).train.augment.gain_p == 0
