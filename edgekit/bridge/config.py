@@ -109,7 +109,12 @@ class BridgeConfig:
         return len(self.outputs)
 
     def workspace_words(self) -> int:
-        """The sum of the header's EK_*_WORDS macros (equals ek_bridge_workspace_words)."""
+        """The sum of the header's EK_*_WORDS macros, at least 1 (equals ek_bridge_workspace_words:
+        a spec with no state, the raw channels alone, still gets one word)."""
+        return max(1, self.state_words())
+
+    def state_words(self) -> int:
+        """The sum of the header's EK_*_WORDS macros: the words of state the spec keeps (may be 0)."""
         cap = [c for _, c in self.rings]
         return (self.n_thm + self.n_extra + sum(2 + c for c in cap) + len(self.prev_signals) + 4 * len(self.moments)
                 + sum(2 + (cap[r] + 1) // 2 for r, _ in self.extrema) + 2 * len(self.energy)
@@ -441,6 +446,8 @@ def generate_header(spec: FeatureSpec, name: str) -> str:
         + [f"EK_ENERGY_WORDS * {len(cfg.energy)}u"] + [f"EK_ZCR_WORDS({w})" for _, w in cfg.zcr]
         + [f"EK_CORR_WORDS * {len(cfg.corr)}u"] + [f"EK_DFT_WORDS({cap[r]}, {len(b)})" for r, b in cfg.dft]
         + [f"EK_MEDIAN_WORDS({cap[r]})" for r in cfg.medians] + [f"EK_SPECTRUM_WORDS({cap[r]})" for r in cfg.spectra])
+    if cfg.state_words() == 0:  # no state: one word, as ek_bridge_workspace_words gives (never an empty array)
+        words = "1u"
     # trackers added with ABI 3 are written only when used: left out, a designated initializer
     # leaves them NULL / 0, and the headers of specs without them stay as they were
     later = "".join(f"\n    .{field} = {ref}, .n_{field} = {n}," for field, ref, n in (

@@ -215,7 +215,9 @@ typedef struct ek_bridge {
 
 uint32_t ek_abi_version(void);
 
-/* Words of workspace `config` needs; 0 when the config is invalid (see ek_bridge_config_check). */
+/* Words of workspace `config` needs, at least 1 (a spec that keeps no state, such as the raw
+ * channels alone, still gets one, so a caller's array is never empty); 0 when the config is
+ * invalid (see ek_bridge_config_check). */
 uint32_t ek_bridge_workspace_words(const ek_bridge_config_t *config);
 
 /* Validate a config without a state; EK_OK or the first error found. */

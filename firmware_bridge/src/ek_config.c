@@ -243,7 +243,8 @@ uint32_t ek_layout(const ek_bridge_config_t *c, uint32_t sections[EK_SECTION_COU
 
 uint32_t ek_bridge_workspace_words(const ek_bridge_config_t *config)
 {
-    uint32_t sections[EK_SECTION_COUNT];
+    uint32_t sections[EK_SECTION_COUNT], words;
     if (ek_bridge_config_check(config) != EK_OK) return 0u;
-    return ek_layout(config, sections, NULL);
+    words = ek_layout(config, sections, NULL);
+    return words > 0u ? words : 1u; /* a spec with no state still gets one word: 0 means refused */
 }

@@ -122,3 +122,24 @@ def test_binding_is_torch_free():
     code = ("import sys; import edgekit.bridge.binding as b; from edgekit.features import FeatureSpec;"
             "b.Bridge(FeatureSpec.cmi_default()); assert 'torch' not in sys.modules")
     subprocess.run([__import__("sys").executable, "-c", code], check=True)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
+def test_a_spec_without_state_gets_one_workspace_word_in_the_header_and_the_library(tmp_path):
+    spec = FeatureSpec.for_channels(["acc_x", "acc_y", "acc_z"], 0.02).inputs_only()
+    bc = cfgmod.bridge_config(spec)
+    assert bc.state_words() == 0 and bc.workspace_words() == 1
+    assert int(lib.ek_bridge_workspace_words(CConfig(bc).ptr)) == 1  # 0 would read as "refused"
+    header = tmp_path / "ek_spec_raw.h"
+    header.write_text(cfgmod.generate_header(spec, "raw"))
+    prog = tmp_path / "check.c"
+    prog.write_text('#include "ek_spec_raw.h"\n#include <stdio.h>\nstatic ek_word_t ws[EK_SPEC_RAW_WORKSPACE_WORDS];\n'
+                    "int main(void) {\n  ek_bridge_t b;\n"
+                    '  printf("%u %d\\n", (unsigned)(EK_SPEC_RAW_WORKSPACE_WORDS), '
+                    "(int)ek_bridge_init(&b, &ek_spec_raw, EK_RIGHT_HANDED, ws, sizeof ws));\n  return 0; }\n")
+    c = extension_options()
+    exe = tmp_path / "check"
+    subprocess.run(["gcc", *c["extra_compile_args"], "-Wall", "-Werror", "-pedantic", *(f"-I{d}" for d in c["include_dirs"]),
+                    f"-I{tmp_path}", str(prog), *c["sources"], "-lm", "-o", str(exe)], check=True, capture_output=True)
+    words, status = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+    assert (int(words), int(status)) == (1, 0)

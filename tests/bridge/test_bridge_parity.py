@@ -148,3 +148,27 @@ def test_push_equals_block_and_reset_forgets(simulated):
     bridge.push_block(y)
     bridge.reset()
     assert np.array_equal(bridge.push_block(x), one_by_one, equal_nan=True)
+
+
+def test_inputs_only_spec_keeps_no_state_and_holds_missing_samples_like_the_reference():
+    """`FeatureSpec.inputs_only` (the auto recipe's "raw" preset for inertial data): acc + gyro
+    passed through, cleaned. No state but the held vectors, so one workspace word; still the
+    reference's values, NaN and out-of-range samples held, across chunked pushes."""
+    spec = FeatureSpec.for_channels(["accX", "accY", "accZ", "gyrX", "gyrY", "gyrZ"], 0.02).inputs_only()
+    assert spec.names() == ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 3, (80, 6))
+    x[5, 1] = np.nan  # a missing acc component: the whole acc vector is held
+    x[9, 4] = 1e9  # out of the gyro's physical range: held too
+    x[0, 3] = np.nan  # before the first valid gyro sample: zeros
+    bridge = Bridge(spec)
+    assert bridge.workspace_words == bridge_config(spec).workspace_words() == 1
+    c = bridge.push_block(x)
+    assert_parity(spec, x, 1, c, "inputs only")
+    np.testing.assert_array_equal(c[5, :3], c[4, :3])
+    np.testing.assert_array_equal(c[9, 3:], c[8, 3:])
+    assert (c[0, 3:] == 0).all()
+    frame = pl.DataFrame({"sequence_id": ["s"] * 80, "sequence_counter": np.arange(80),
+                          **{n: x[:, i] for i, n in enumerate(spec.input_columns())}})
+    batch = compute_features(frame, spec).select(spec.names()).to_numpy()
+    np.testing.assert_allclose(batch, c, rtol=1e-6, atol=1e-6)
