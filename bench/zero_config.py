@@ -1,6 +1,7 @@
 """Zero-config benchmark: `edgekit train DATA --teacher ensemble|none` + `edgekit export RUN --int8`
-(both runs: the distilled student and the student alone) on UCI-HAR and two UEA sets, next to the peers a user would otherwise pick (aeon's MiniRocket and
-MultiRocket-Hydra), on the same train/test split, in one table.
+(both runs: the distilled student and the student alone) on UCI-HAR and two UEA sets, next to the
+peers a user would otherwise pick (aeon's MiniRocket and MultiRocket-Hydra), on the same
+train/test split, in one table.
 
     .venv/bin/python bench/zero_config.py [--out results/bench] [--datasets uci_har,basicmotions,handwriting]
         [--peers/--no-peers] [--edgekit/--no-edgekit] [--reuse] [--quick] [key=value ...]

@@ -276,13 +276,11 @@ def _distillation(recipe: Recipe, n_train: int, teacher: str) -> str | None:
 def _student(recipe: Recipe) -> str:
     """Sets the ModernTCN student's blocks so its receptive field is nearest the input length, and
     has an offline student read its inputs standardised within the window too."""
-    from edgekit.models.registry import get_entry
     from edgekit.models.students.modern_tcn import ModernTCNConfig, dilations_for_length, receptive_field
 
     name = recipe.student.name
     standardized = ""
-    entry = get_entry(name)
-    if entry.kind == "student" and not entry.streamable:
+    if _offline(name):
         recipe.student.options = {**recipe.student.options, "window_standardize": True}
         standardized = "; reads each channel also standardised within its window (small movements at full scale)"
     if not name.startswith("modern_tcn"):

@@ -13,7 +13,7 @@ from edgekit.train.distill import STUDENT_SEED_OFFSET, knowledge_adjusted, valid
 from edgekit.train.prepare import prepare
 from edgekit.train.recipe import RecipeError, recipe_from_dict
 from edgekit.train.run import TrainRequest, train
-from tests.train.conftest import tiny_recipe
+from tests.train.conftest import TINY_TEACHERS, tiny_recipe
 
 
 def test_only_wrong_rows_change_and_the_true_class_takes_the_top_value():
@@ -31,7 +31,7 @@ def test_only_wrong_rows_change_and_the_true_class_takes_the_top_value():
 
 
 def test_a_distilled_run_swaps_the_wrong_out_of_fold_labels_of_its_training_part(sim_table, tmp_path):
-    raw = tiny_recipe(sim_table, teachers={"members": tiny_recipe(sim_table)["teachers"]["members"][:1]},
+    raw = tiny_recipe(sim_table, teachers={"members": TINY_TEACHERS[:1]},
                       student={"epochs": 1}, distill={"adjust": "swap"})
     recipe = recipe_from_dict(raw)
     metrics = train(TrainRequest(recipe, teacher="ensemble", out=tmp_path / "run"))
