@@ -54,3 +54,25 @@ def holdout_subjects(labels: np.ndarray, subjects: np.ndarray, fraction: float, 
     k = min(max(2, int(round(1.0 / fraction))), n_subjects)
     train, test = subject_folds(labels, subjects, k, seed)[0]
     return train, test
+
+
+def validation_split(labels: np.ndarray, subjects: np.ndarray, fraction: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """`(train_idx, valid_idx, info)`: one of `round(1 / fraction)` folds of the training set,
+    held out to monitor the student. Subject-grouped (no person on both sides) when the data has
+    at least that many subjects, so the held-out part is whole people and near `fraction`; with
+    no subjects (each sequence its own) or fewer, split over sequences. Label-stratified when some
+    class has a sequence for every fold (sklearn's condition), else not: the size is kept."""
+    n = len(labels)
+    if fraction <= 0:
+        return np.arange(n), np.zeros(0, np.int64), {"split": "none", "fraction": 0.0, "sequences": 0}
+    subjects = np.asarray(subjects).astype(str)
+    k = max(2, round(1 / fraction))
+    grouped = len(np.unique(subjects)) >= k and len(np.unique(subjects)) < n
+    groups = subjects if grouped else np.arange(n).astype(str)
+    k = min(k, len(np.unique(groups)))
+    stratified = np.bincount(labels).max() >= k
+    train_idx, valid_idx = subject_folds(labels if stratified else np.zeros_like(labels), groups, k, seed)[0]
+    return train_idx, valid_idx, {"split": "subjects" if grouped else "sequences", "stratified": bool(stratified),
+                                  "fraction": fraction, "sequences": int(len(valid_idx)),
+                                  "subjects": int(len(np.unique(subjects[valid_idx])))}

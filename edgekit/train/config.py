@@ -83,6 +83,13 @@ class TeachersConfig:
     # cost ~0.08 CMI score without; flip cost ~0.1 on raw simulator channels and 73 points of UCI-HAR
     # accuracy (gravity's direction tells activities apart: neither task is symmetric under it)
     tta: list[Literal["mirror", "flip"]] = field(default_factory=list)
+    # "student_validation": the folds are made of the training sequences outside the student's
+    # validation split (`student.valid_fraction`), and those sequences get the mean of every fold
+    # model's answer as their out-of-fold guess. Otherwise the soft labels the student learns from
+    # come from teachers fitted on its validation subjects, and its validation score rewards
+    # distillation that the test set does not (measured on UCI-HAR: README, issue 12). "none":
+    # the folds cover every training sequence (the teachers see 1/(1 - fraction) more data)
+    holdout: Literal["none", "student_validation"] = "none"
 
     def __post_init__(self) -> None:
         names = [m.name for m in self.members]
@@ -121,6 +128,11 @@ class DistillConfig:
     # sequences and every fold is retrained with the confident ones added to its training part;
     # the student then learns from the last round's teachers (`run.py`)
     pseudo_rounds: NonNegativeInt = 0
+    # more α to try beside `alpha` (1.0 = the hard labels alone): the student trains once per value,
+    # each from the same seed and split, and keeps the one its validation split scores best on
+    # `train.monitor`, a tie going to the larger α (`distill.choose_alpha`). Needs a validation split the teachers never saw:
+    # `teachers.holdout = "student_validation"` (or a `--teacher RUN_DIR` trained that way)
+    alpha_candidates: list[Fraction] = field(default_factory=list)
 
 
 @dataclass
@@ -207,6 +219,11 @@ class Recipe:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     def __post_init__(self) -> None:
+        if self.distill.alpha_candidates and (self.student.valid_fraction == 0 or self.teachers.holdout == "none"):
+            raise ConfigError("distill.alpha_candidates chooses α on the student's validation split, which needs "
+                              "student.valid_fraction > 0 and teachers that never saw it; expected "
+                              "teachers.holdout = 'student_validation' (else the soft labels carry the validation "
+                              "subjects and the choice favours distillation) or no alpha_candidates")
         if self.student.valid_fraction == 0 and (self.train.patience > 0 or self.train.plateau.patience > 0):
             raise ConfigError("train.patience and train.plateau.patience stop the student on its validation split, "
                               "and student.valid_fraction = 0 gives it none; expected student.valid_fraction > 0 "

@@ -32,6 +32,13 @@ training and monitored (`train.monitor`); the student keeps its best-scoring wei
 (`train.restore_best`) and may stop early (`train.patience`), and its test metrics are those of
 the weights it keeps. Pseudo-labelled sequences only ever join the training part.
 
+Choosing α (`distill.alpha_candidates`): the student trains once per α (`distill.alpha` first; 1 =
+its labels alone, no teacher signal at all), each from the same seed, split and initial weights
+(each candidate's checkpoint under `student/alpha/<α>/`, so a resumed run continues it), and keeps
+the one best on its validation split (`choose_alpha`; `alpha_search` in its report). That split must
+be one the teachers never saw (`teachers.holdout`), else soft labels fitted on the validation
+subjects make distillation look better there than it is.
+
 `--teacher none` trains the same student with the same seed, split and loss minus the KD term, so
 the gain of distillation is always measured against a like-for-like baseline.
 """
@@ -44,18 +51,17 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.data.folds import subject_folds
 from edgekit.io import write_json_atomic
 from edgekit.rundir import RunDir, save_model
 from edgekit.train.config import ModelConfig, Recipe, stage_budget
 from edgekit.train.fingerprint import record_model
 from edgekit.train.recipe import model_options
 from edgekit.train.loop import FitOptions, ProgressFn, fit, predict
-from edgekit.train.prepare import Prepared
+from edgekit.train.prepare import STUDENT_SEED_OFFSET, Prepared, student_validation
+from edgekit.train.stopping import LOWER_IS_BETTER
 from edgekit.train.scoring import binary_classes, full_report, log_probs, monitored_metric, quick_scores
 from edgekit.train.tensors import Arrays, SequenceTensors
 
-STUDENT_SEED_OFFSET = 7
 STAGE_TAGS = {"oof": " (distilled)", "function_matching": " (function matching)", "none": ""}  # by loss mode
 
 
@@ -73,28 +79,6 @@ def pseudo_labelled(arrays: Arrays, teacher_logp: np.ndarray, min_confidence: fl
     return arrays.subset(np.flatnonzero(keep)), teacher_logp[keep]
 
 
-def validation_split(labels: np.ndarray, subjects: np.ndarray, fraction: float,
-                     seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
-    """`(train_idx, valid_idx, info)`: one of `round(1 / fraction)` folds of the training set,
-    held out to monitor the student. Subject-grouped (no person on both sides) when the data has
-    at least that many subjects, so the held-out part is whole people and near `fraction`; with
-    no subjects (each sequence its own) or fewer, split over sequences. Label-stratified when some
-    class has a sequence for every fold (sklearn's condition), else not: the size is kept."""
-    n = len(labels)
-    if fraction <= 0:
-        return np.arange(n), np.zeros(0, np.int64), {"split": "none", "fraction": 0.0, "sequences": 0}
-    subjects = np.asarray(subjects).astype(str)
-    k = max(2, round(1 / fraction))
-    grouped = len(np.unique(subjects)) >= k and len(np.unique(subjects)) < n
-    groups = subjects if grouped else np.arange(n).astype(str)
-    k = min(k, len(np.unique(groups)))
-    stratified = np.bincount(labels).max() >= k
-    train_idx, valid_idx = subject_folds(labels if stratified else np.zeros_like(labels), groups, k, seed)[0]
-    return train_idx, valid_idx, {"split": "subjects" if grouped else "sequences", "stratified": bool(stratified),
-                                  "fraction": fraction, "sequences": int(len(valid_idx)),
-                                  "subjects": int(len(np.unique(subjects[valid_idx])))}
-
-
 def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelConfig, *, device,
                   teacher_oof: np.ndarray | None = None, extra: tuple[Arrays, np.ndarray] | None = None,
                   resume: bool = False, on_progress: ProgressFn | None = None,
@@ -109,17 +93,10 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
 
     k = data.num_classes
     seed = recipe.seed + STUDENT_SEED_OFFSET
-    torch.manual_seed(seed)
     # the physics head's targets by channel name (body acc + gyro, linacc + angvel), saved with the options
     options = with_physics_targets(student.name, model_options(student.name, student.options), data.channels)
-    model = create_model(student.name, in_chs=len(data.channels), num_classes=k, **options)
     dcfg = recipe.distill
-    physics = dcfg.physics_weight if dcfg.physics_weight is not None else float(getattr(model, "physics_weight", 0.0))
-    loss_cfg = replace(recipe.train.loss, kd_alpha=dcfg.alpha, kd_temperature=dcfg.temperature, physics_weight=physics)
-    objective = Objective(loss_cfg, k, binary_classes(data.class_names))
-
-    train_idx, valid_idx, split = validation_split(data.train.labels, data.train_subjects,
-                                                   recipe.student.valid_fraction, seed)
+    train_idx, valid_idx, split = student_validation(recipe, data.train.labels, data.train_subjects)
     distilled = teacher_oof is not None
     arrays, targets = with_pseudo_labelled(data.train.subset(train_idx), k, extra if distilled else None)
     mode = dcfg.mode if distilled else "none"
@@ -135,23 +112,36 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
 
         online = OnlineTeacher(teacher_run or RunDir(Path(folder).parent), k, device=device, amp=recipe.device.amp,
                                kind=dcfg.soft_labels, channels=data.channels)
-    train_t = SequenceTensors(arrays, k, targets=targets, teacher_logits=teacher)
     valid_t = SequenceTensors(data.train.subset(valid_idx), k) if len(valid_idx) else None
-
-    checkpoint = RunDir.checkpoint_in(folder)
-    if checkpoint.exists() and not resume:
-        checkpoint.unlink()
-    epochs, max_steps = stage_budget(recipe.train, recipe.student.epochs, recipe.student.max_steps)
-    opts = FitOptions(epochs=epochs, max_steps=max_steps, seed=seed, device=device,
-                      stage=f"student {student.name}" + STAGE_TAGS[mode],
-                      amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
-                      physics_index=tuple(getattr(model, "recon_index", ())) if physics > 0 else (),
-                      monitor=monitored_metric(recipe.train.monitor, data.class_names) if valid_t is not None else "",
-                      teacher_fn=online, sensor_fill=data.sensor_fill)
+    monitor = monitored_metric(recipe.train.monitor, data.class_names) if valid_t is not None else ""
     score = (lambda y, z: quick_scores(y, z, data.class_names)) if valid_t is not None else None
-    started = time.perf_counter()
-    result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
-    seconds = time.perf_counter() - started
+    epochs, max_steps = stage_budget(recipe.train, recipe.student.epochs, recipe.student.max_steps)
+    alphas = candidate_alphas(dcfg) if distilled else [dcfg.alpha]
+
+    tried = []
+    for alpha in alphas:
+        kd = distilled and alpha < 1  # α = 1 is the student alone: no teacher signal at all
+        torch.manual_seed(seed)  # every candidate starts from the same weights
+        model = create_model(student.name, in_chs=len(data.channels), num_classes=k, **options)
+        physics = dcfg.physics_weight if dcfg.physics_weight is not None else float(getattr(model, "physics_weight", 0.0))
+        loss_cfg = replace(recipe.train.loss, kd_alpha=alpha, kd_temperature=dcfg.temperature, physics_weight=physics)
+        objective = Objective(loss_cfg, k, binary_classes(data.class_names))
+        train_t = SequenceTensors(arrays, k, targets=targets, teacher_logits=teacher if kd else None)
+        checkpoint = RunDir.checkpoint_in(folder if len(alphas) == 1 else folder / "alpha" / f"{alpha:g}")
+        if checkpoint.exists() and not resume:
+            checkpoint.unlink()
+        tag = STAGE_TAGS[mode if kd else "none"] + (f" α={alpha:g}" if len(alphas) > 1 else "")
+        opts = FitOptions(epochs=epochs, max_steps=max_steps, seed=seed, device=device,
+                          stage=f"student {student.name}" + tag,
+                          amp=recipe.device.amp, compile=recipe.device.compile, checkpoint=checkpoint,
+                          physics_index=tuple(getattr(model, "recon_index", ())) if physics > 0 else (),
+                          monitor=monitor, teacher_fn=online if kd else None, sensor_fill=data.sensor_fill)
+        started = time.perf_counter()
+        result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
+        tried.append((alpha, loss_cfg, result, time.perf_counter() - started))
+    alpha, loss_cfg, result, _ = tried[choose_alpha([(a, r.stopping) for a, _, r, _ in tried])]
+    seconds = sum(t[3] for t in tried)
+    physics = loss_cfg.physics_weight
 
     tests, reports = {}, {}
     for name, test in data.tests.items():
@@ -172,8 +162,12 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
         "params": count_params(final), "macs": count_macs(final, len(data.channels), recipe.data.length),
         "loss": {"kd_alpha": loss_cfg.kd_alpha, "kd_temperature": loss_cfg.kd_temperature,
                  "physics_weight": physics, "kind": loss_cfg.kind.value,
-                 "mode": mode,  # "oof", "function_matching", or "none" (not distilled)
+                 "mode": mode if alpha < 1 else "none",  # "oof", "function_matching", or "none" (no KD)
                  "adjusted": adjusted},  # soft labels whose wrong top class was swapped with the true one
+        **({"alpha_search": [{"alpha": a, "chosen": a == alpha, "seconds": round(t, 2),
+                              **{key: r.stopping.get(key) for key in ("monitor", "best_value", "best_step",
+                                                                      "stopped_at_step", "stop_reason")}}
+                             for a, _, r, t in tried]} if len(tried) > 1 else {}),
         "pseudo_labelled": int(len(extra[0])) if extra is not None else 0,
         "train_sequences": int(len(arrays)), "validation": split,
         "val": {key[4:]: v for key, v in result.best_record.items() if key.startswith("val_")},
@@ -184,6 +178,23 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
     }
     write_json_atomic(folder / "report.json", {**report, "history": result.history})
     return StudentResult(student.name, tests, report, result.history)
+
+
+def candidate_alphas(dcfg) -> list[float]:
+    """`distill.alpha` first, then the other `alpha_candidates` in their order."""
+    return [dcfg.alpha, *dict.fromkeys(a for a in dcfg.alpha_candidates if a != dcfg.alpha)]
+
+
+def choose_alpha(tried: list[tuple[float, dict]]) -> int:
+    """The index of the candidate `(alpha, stop report)` whose kept weights scored best on the
+    monitored metric (lowest for a loss). A tie goes to the larger α: the teachers' share of the
+    loss has to earn its place on validation (on UCI-HAR, α 0.8 tied the hard labels alone on the
+    student's 1,219 validation windows and lost 1.4 points on the test set)."""
+    values = [stopping.get("best_value") for _, stopping in tried]
+    if len(tried) == 1 or any(v is None for v in values):
+        return 0
+    sign = -1.0 if tried[0][1].get("monitor") in LOWER_IS_BETTER else 1.0
+    return max(range(len(tried)), key=lambda i: (sign * values[i], tried[i][0]))
 
 
 def knowledge_adjusted(teacher_logp: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, int]:

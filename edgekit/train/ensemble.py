@@ -9,6 +9,10 @@ models. A fold that finished (`done.json`) is reused, never retrained: a killed 
 `edgekit train` on the same run directory, continues from the folds it lacks (as long as each
 fold's recorded inputs match the command's; see `stages.py`).
 
+With `teachers.holdout = "student_validation"` the folds leave out the student's validation split
+(`data.held_out`): every fold model also predicts those sequences, and their out-of-fold guess is
+the folds' average, as on a test set. Cross-validation scores and stacking use the folds' rows only.
+
 Logits are stored as log-probabilities (log-softmax), so averaging over folds and members is a
 geometric mean of probabilities, and "plain averaging" is exactly the stacker with equal weights.
 A fold's predictions (its held-out fold, the test sets, new sequences) average its test-time views
@@ -44,6 +48,7 @@ from edgekit.train.tensors import Arrays, Scaler, SequenceTensors
 from edgekit.train.tta import predict_views
 
 DONE = "done.json"
+HELD_OUT = "held_out"  # a fold's logits on `data.held_out` (`teachers.holdout`)
 
 
 @dataclass
@@ -134,10 +139,11 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
     objective = Objective(recipe.train.loss, k_classes, binary_classes(data.class_names))
     score = lambda y, z: quick_scores(y, z, data.class_names)  # noqa: E731
     member_oof, member_tests, member_reports = [], [], {}
+    cv = fold_rows(data)
     for mi, member in enumerate(members):
         oof = np.zeros((len(data.train), k_classes), np.float32)
         fold_tests: list[dict[str, np.ndarray]] = []
-        fold_reports = []
+        fold_held_out, fold_reports = [], []
         for fold, (tr, va) in enumerate(data.folds):
             folder = run.member_fold(member.name, fold)
             stage = f"{tag}{member.name} fold {fold + 1}/{len(data.folds)}"
@@ -146,7 +152,11 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
                             on_progress, seed=recipe.seed + 1000 * mi + fold, extra=extra)
             oof[va] = np.load(RunDir.logits_in(folder, "val"))
             fold_tests.append({name: np.load(RunDir.logits_in(folder, name)) for name in data.tests})
+            if len(data.held_out):
+                fold_held_out.append(np.load(RunDir.logits_in(folder, HELD_OUT)))
             fold_reports.append(_read_json(folder / DONE))
+        if len(data.held_out):  # no fold saw them: every fold's answer, averaged as on a test set
+            oof[data.held_out] = log_probs(np.mean(fold_held_out, axis=0))
         tests = {name: log_probs(np.mean([t[name] for t in fold_tests], axis=0)).astype(np.float32) for name in data.tests}
         member_oof.append(oof)
         member_tests.append(tests)
@@ -157,7 +167,7 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
         member_reports[member.name] = {
             "options": member.options, "params": count_params(model),
             "macs": count_macs(model, len(data.channels), recipe.data.length),
-            "cv": summary(full_report(data.train.labels, oof, data.class_names)),
+            "cv": summary(full_report(data.train.labels[cv], oof[cv], data.class_names)),
             "folds": fold_reports,
             "test": {name: summary(full_report(data.tests[name].labels, z, data.class_names))
                      for name, z in tests.items() if _labelled(data.tests[name])},
@@ -174,7 +184,9 @@ def combine(recipe: Recipe, data: Prepared, run: RunDir, names: list[str], membe
     ensemble records as its teachers', also when another run reuses it (`--teacher RUN_DIR`)."""
     labels, k = data.train.labels, data.num_classes
     average = Stacker.average(len(names), k)
-    stacker = fit_stacker(recipe.teachers.stacking, member_oof, labels, recipe.seed) if len(names) > 1 else average
+    cv = fold_rows(data)  # the held-out sequences' labels stay out of the stacking weights too
+    stacker = fit_stacker(recipe.teachers.stacking, [m[cv] for m in member_oof], labels[cv], recipe.seed) \
+        if len(names) > 1 else average
     avg_oof, stk_oof = average(member_oof), stacker(member_oof)
     avg_tests = {n: average([t[n] for t in member_tests]) for n in data.tests}
     stk_tests = {n: stacker([t[n] for t in member_tests]) for n in data.tests}
@@ -191,7 +203,9 @@ def combine(recipe: Recipe, data: Prepared, run: RunDir, names: list[str], membe
     report = {
         "members": member_reports,
         "stacking": {"method": stacker.method, "member_weights": _member_weights(stacker, len(names), k)},
-        "oof": both(labels, avg_oof, stk_oof),
+        "oof": both(labels[cv], avg_oof[cv], stk_oof[cv]),
+        **({"held_out": both(labels[data.held_out], avg_oof[data.held_out], stk_oof[data.held_out])}
+           if len(data.held_out) else {}),
         "test": {n: both(data.tests[n].labels, avg_tests[n], stk_tests[n]) for n in data.tests if _labelled(data.tests[n])},
         "note": "stacking is fitted on the OOF logits, so its OOF figures are optimistic; compare on test",
     }
@@ -267,6 +281,9 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
               predict_views(result.model, data.train.subset(va), k, bs, device, recipe.device.amp, **views))
     for name, arrays in data.tests.items():
         _save_npy(RunDir.logits_in(folder, name), predict_views(result.model, arrays, k, bs, device, recipe.device.amp, **views))
+    if len(data.held_out):
+        _save_npy(RunDir.logits_in(folder, HELD_OUT), predict_views(result.model, data.train.subset(data.held_out), k,
+                                                                    bs, device, recipe.device.amp, **views))
     save_model(folder, result.model.cpu(), member.name, {"in_chs": len(data.channels), "num_classes": k, **options})
     record_model(folder)
     kept = result.best_record  # the evaluation whose weights the fold keeps
@@ -278,6 +295,11 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
                                       "peak_memory_gb": result.peak_memory_gb,
                                       "val": {k2[4:]: v for k2, v in kept.items() if k2.startswith("val_")},
                                       "stopping": result.stopping, "history": result.history})
+
+
+def fold_rows(data: Prepared) -> np.ndarray:
+    """The training sequences in some fold's validation part: all but `data.held_out`."""
+    return np.setdiff1d(np.arange(len(data.train)), data.held_out)
 
 
 def _member_options(member: ModelConfig, data: Prepared) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.data.dataset import UNLABELLED, SequenceDataset
-from edgekit.data.folds import holdout_subjects, subject_folds
+from edgekit.data.folds import holdout_subjects, subject_folds, validation_split
 from edgekit.data.windows import sliding_windows
 from edgekit.errors import EdgekitError
 from edgekit.features import FeatureSpec, features_for_dataset
@@ -38,11 +38,13 @@ class Prepared:
     scaler: Scaler
     train_ids: np.ndarray
     train_subjects: np.ndarray
-    folds: list[tuple[np.ndarray, np.ndarray]]
+    folds: list[tuple[np.ndarray, np.ndarray]]  # indices into `train`
     source: str
     info: dict = field(default_factory=dict)
     test_ids: dict[str, np.ndarray] = field(default_factory=dict)  # sequence ids per test split
     sensor_fill: np.ndarray | None = None  # (C,) what modality dropout writes (`modalities.sensor_fill`)
+    # training sequences in no fold (`teachers.holdout`): every fold model predicts them
+    held_out: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def num_classes(self) -> int:
@@ -56,6 +58,26 @@ class Prepared:
     def test_ids_digest(self) -> dict[str, str]:
         """The same per test split: the logits every stage saves are of these sequences."""
         return {name: _ids_digest(ids) for name, ids in self.test_ids.items()}
+
+
+STUDENT_SEED_OFFSET = 7  # the student's seed is the recipe's plus this (its split, weights, batches)
+
+
+def student_validation(recipe: Recipe, labels: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """`(train_idx, valid_idx, info)`: the student's validation split (`validation_split`), the
+    one place it is drawn, so the teacher folds can leave out the very same sequences."""
+    return validation_split(labels, subjects, recipe.student.valid_fraction, recipe.seed + STUDENT_SEED_OFFSET)
+
+
+def teacher_folds(recipe: Recipe, labels: np.ndarray, subjects: np.ndarray) -> tuple[list, np.ndarray]:
+    """`(folds, held_out)`: the teachers' subject-grouped folds over the training sequences, and
+    the sequences they leave out (`teachers.holdout`: the student's validation split, or none)."""
+    cfg = recipe.teachers
+    if cfg.holdout == "none":
+        return subject_folds(labels, subjects, cfg.folds, cfg.fold_seed), np.zeros(0, np.int64)
+    rest, held_out, _ = student_validation(recipe, labels, subjects)
+    folds = subject_folds(labels[rest], np.asarray(subjects)[rest], cfg.folds, cfg.fold_seed)
+    return [(rest[tr], rest[va]) for tr, va in folds], held_out
 
 
 def _ids_digest(ids: np.ndarray) -> str:
@@ -94,8 +116,8 @@ def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
         test_arrays[name] = to_arrays(feats.sequences, feats.labels, scaler, cfg.length, cfg.keep,
                                       _mirrored_features(ds, spec) if mirror_tta else None,
                                       demographics=demographics.scaled_rows(ds, scaler))
-    folds = subject_folds(train_ds.labels, train_ds.subjects, recipe.teachers.folds, recipe.teachers.fold_seed) \
-        if needs_folds else []
+    folds, held_out = teacher_folds(recipe, train_ds.labels, train_ds.subjects) if needs_folds \
+        else ([], np.zeros(0, np.int64))
     info = {
         "train_sequences": len(train_ds), "train_subjects": int(len(np.unique(train_ds.subjects))),
         "test_sequences": {k: len(v) for k, v in tests.items()},
@@ -107,7 +129,8 @@ def prepare(recipe: Recipe, *, needs_folds: bool = True) -> Prepared:
                     train_ds.sequence_ids, train_ds.subjects, folds, cfg.source, info,
                     {name: ds.sequence_ids for name, ds in tests.items()},
                     sensor_fill=modalities.sensor_fill(spec, train_f.channels, scaler,
-                                                       required=recipe.train.augment.modality_dropout_p > 0))
+                                                       required=recipe.train.augment.modality_dropout_p > 0),
+                    held_out=held_out)
 
 
 def _on_training_classes(ds: SequenceDataset, classes: tuple[str, ...], name: str) -> SequenceDataset:

@@ -150,6 +150,8 @@ def _train(req: TrainRequest, loggers, on_stage: StageFn | None) -> dict:
         teacher_dir = run
     elif teacher_dir is not None:
         ensemble = load_ensemble(teacher_dir, data)
+        if recipe.distill.alpha_candidates:
+            _check_held_out(recipe, data, teacher_dir)
     timings["teachers_s"] = round(time.perf_counter() - t0, 2)
     if ensemble is not None:
         stage("teachers", ensemble.report)
@@ -197,6 +199,20 @@ def _teacher_plan(req: TrainRequest) -> tuple[list[ModelConfig] | None, RunDir |
                        f"ensemble, none, a teacher ({', '.join(list_models(kind='teacher'))}) or an existing run dir")
 
 
+def _check_held_out(recipe: Recipe, data, teacher_run: RunDir) -> None:
+    """α is chosen on the student's validation split: a reused ensemble must have left it out."""
+    from edgekit.train.prepare import student_validation
+
+    _, valid_idx, _ = student_validation(recipe, data.train.labels, data.train_subjects)
+    theirs = teacher_run.read_json(teacher_run.data).get("held_out", [])
+    if sorted(theirs) != sorted(valid_idx.tolist()):
+        raise EdgekitError(f"--teacher {teacher_run.root}: its folds did not leave out this student's validation "
+                           f"split ({len(theirs)} sequences held out, the split has {len(valid_idx)}), so "
+                           "distill.alpha_candidates would choose α on sequences the teachers saw; expected a run "
+                           "trained with teachers.holdout = 'student_validation' and the same student.valid_fraction "
+                           "and seed, or no alpha_candidates")
+
+
 def _check_pseudo_labels(req: TrainRequest, members: list[ModelConfig] | None, teacher_dir: RunDir | None) -> None:
     """Refuse, before anything is read or written, pseudo-labels without teachers to make them."""
     rounds = req.recipe.distill.pseudo_rounds
@@ -227,7 +243,7 @@ def _write_data_files(run: RunDir, recipe: Recipe, req: TrainRequest, data, teac
         "keep": recipe.data.keep, "padding": "right", "sample_period_s": data.spec.sample_period_s if data.spec else None,
         "feature_spec_hash": data.spec.hash() if data.spec else None, "source": data.source,
         "train_ids_digest": data.ids_digest(), "teacher_fingerprint": teachers_fingerprint,
-        "folds": [va.tolist() for _, va in data.folds], **data.info,
+        "folds": [va.tolist() for _, va in data.folds], "held_out": data.held_out.tolist(), **data.info,
     })
     header = f"{req.command or 'edgekit train'}\nresolved recipe written by edgekit train (overrides applied)"
     write_text_atomic(run.recipe, dump_recipe(recipe, header=header))

@@ -82,6 +82,8 @@ def plan_stages(recipe, data, run: RunDir, *, train_teachers: bool, teacher_run:
     # where a stage ran does not change what it trained; bf16 autocast does
     loop = {"train": d.get("train", {}), "device": {"amp": recipe.device.amp}}
     teachers_cfg = {k: v for k, v in d.get("teachers", {}).items() if k not in ("members", "stacking")}
+    if recipe.teachers.holdout == "student_validation":  # the folds then depend on the student's split
+        teachers_cfg["student_valid_fraction"] = recipe.student.valid_fraction
     folds: list[Stage] = []
     rounds: list[tuple[RunDir, str]] = []
     teachers_fp = None

@@ -67,3 +67,18 @@ def test_print_recipe_shows_the_followed_minimum(monitored_table):
     assert "# train.min_steps: 16 (1/3 of the shortest budget" in result.output
     refused = CliRunner().invoke(cli, [*args, "student.max_steps=50", "train.min_steps=60"])
     assert refused.exit_code == 2 and "train.min_steps=60 is above student.max_steps=50" in refused.output
+
+
+def test_a_validated_student_chooses_distillation_on_a_split_its_teachers_never_saw(monitored_table):
+    derived = derive_recipe(monitored_table, test_source=monitored_table)
+    recipe = derived.recipe
+    assert recipe.student.valid_fraction > 0  # the premise: the student is validated
+    assert recipe.teachers.holdout == "student_validation"
+    assert recipe.distill.alpha_candidates == [1.0]  # with and without the teachers
+    assert any(n.startswith("distillation by validation") for n in derived.notes)
+    alone = derive_recipe(monitored_table, test_source=monitored_table, teacher="none").recipe
+    assert alone.teachers.holdout == "none" and alone.distill.alpha_candidates == []
+    # a user who turns the choice off gets the plain folds back
+    plain = derive_recipe(monitored_table, test_source=monitored_table,
+                          overrides=["distill.alpha_candidates=[]", "teachers.holdout=none"]).recipe
+    assert plain.teachers.holdout == "none" and plain.distill.alpha_candidates == []

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from edgekit.rundir import RunDir
-from edgekit.train.distill import STUDENT_SEED_OFFSET, knowledge_adjusted, validation_split
+from edgekit.data.folds import validation_split
+from edgekit.train.distill import knowledge_adjusted
+from edgekit.train.prepare import STUDENT_SEED_OFFSET
 from edgekit.train.prepare import prepare
 from edgekit.train.recipe import RecipeError, recipe_from_dict
 from edgekit.train.run import TrainRequest, train

@@ -10,7 +10,8 @@ import pytest
 
 from edgekit.errors import EdgekitError
 from edgekit.rundir import RunDir, load_model
-from edgekit.train.distill import STUDENT_SEED_OFFSET, validation_split
+from edgekit.data.folds import validation_split
+from edgekit.train.prepare import STUDENT_SEED_OFFSET
 from edgekit.train.loop import predict
 from edgekit.train.prepare import prepare
 from edgekit.train.recipe import recipe_from_dict

@@ -1,0 +1,127 @@
+"""`teachers.holdout = "student_validation"`: the teacher folds leave out the student's validation
+split, so the soft labels a distilled student learns from owe nothing to its validation subjects."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edgekit.errors import EdgekitError
+from edgekit.rundir import RunDir
+from edgekit.train.distill import choose_alpha
+from edgekit.train.ensemble import HELD_OUT
+from edgekit.train.prepare import prepare, student_validation
+from edgekit.train.recipe import RecipeError
+from edgekit.train.run import TrainRequest, train
+from edgekit.train.scoring import log_probs
+from edgekit.train.stages import plan_stages
+from tests.train.conftest import TINY_TEACHERS
+
+
+def _fold_parts(data):
+    return [np.concatenate([tr, va]) for tr, va in data.folds]
+
+
+def test_the_folds_leave_out_the_students_validation_subjects(make_recipe):
+    recipe = make_recipe(teachers={"holdout": "student_validation", "folds": 2}, student={"valid_fraction": 0.25})
+    data = prepare(recipe)
+    _, valid_idx, info = student_validation(recipe, data.train.labels, data.train_subjects)
+    assert info["split"] == "subjects" and len(valid_idx) > 0
+    np.testing.assert_array_equal(np.sort(data.held_out), np.sort(valid_idx))
+    for part in _fold_parts(data):  # no fold trains or validates on a held-out sequence, or its subject
+        assert not np.intersect1d(part, data.held_out).size
+        assert not np.intersect1d(data.train_subjects[part], data.train_subjects[data.held_out]).size
+    rest = np.setdiff1d(np.arange(len(data.train)), data.held_out)
+    np.testing.assert_array_equal(np.sort(np.concatenate([va for _, va in data.folds])), rest)  # each once
+
+    plain = prepare(make_recipe(teachers={"folds": 2}, student={"valid_fraction": 0.25}))
+    assert len(plain.held_out) == 0
+    np.testing.assert_array_equal(np.sort(np.concatenate([va for _, va in plain.folds])), np.arange(len(plain.train)))
+
+
+def test_the_held_out_sequences_get_every_folds_answer_averaged(make_recipe, tmp_path):
+    recipe = make_recipe(teachers={"members": TINY_TEACHERS[:1], "holdout": "student_validation"},
+                         student={"epochs": 1})
+    metrics = train(TrainRequest(recipe, teacher="ensemble", out=tmp_path / "run"))
+    run = RunDir(tmp_path / "run")
+    data = prepare(recipe)
+    member = TINY_TEACHERS[0]["name"]
+    folds = [run.member_fold(member, k) for k in range(recipe.teachers.folds)]
+    answers = [np.load(RunDir.logits_in(f, HELD_OUT)) for f in folds]
+    oof = np.load(RunDir.logits_in(run.teachers / member, "oof"))
+    np.testing.assert_allclose(oof[data.held_out], log_probs(np.mean(answers, axis=0)), rtol=1e-5, atol=1e-5)
+    for folder in folds:  # the folds' sizes add up to the training set less the held-out part
+        done = json.loads((folder / "done.json").read_text())
+        assert done["train_sequences"] + done["val_sequences"] == len(data.train) - len(data.held_out)
+    assert json.loads(run.data.read_text())["held_out"] == data.held_out.tolist()
+    ensemble = json.loads(run.ensemble.read_text())["report"]
+    assert "held_out" in ensemble and "held_out" in metrics["teachers"]
+    student = json.loads((run.student / "report.json").read_text())
+    assert student["validation"]["sequences"] == len(data.held_out)  # the same sequences the folds left out
+
+
+def test_the_folds_are_retrained_when_the_students_split_changes(make_recipe, tmp_path):
+    """With the hold-out the folds depend on `student.valid_fraction`; without it they do not."""
+    def fold_prints(**sections):
+        recipe = make_recipe(**sections)
+        data = prepare(recipe)
+        plan = plan_stages(recipe, data, RunDir(tmp_path), train_teachers=True, teacher_run=None, unlabeled=None)
+        return [s.record.fingerprint for s in plan.teachers]
+
+    held = {"holdout": "student_validation"}
+    assert fold_prints(teachers=held, student={"valid_fraction": 0.25}) != \
+        fold_prints(teachers=held, student={"valid_fraction": 0.3})
+    assert fold_prints(student={"valid_fraction": 0.25}) == fold_prints(student={"valid_fraction": 0.3})
+
+
+def test_holdout_is_a_checked_choice(make_recipe):
+    assert make_recipe().teachers.holdout == "none"
+    with pytest.raises(RecipeError, match="teachers.holdout.*'none'.*'student_validation'"):
+        make_recipe(teachers={"holdout": "validation"})
+
+
+# --- choosing α on the held-out split -------------------------------------------------------------
+def test_choose_alpha_keeps_the_best_validated_candidate():
+    f1 = lambda v: {"monitor": "macro_f1", "best_value": v}  # noqa: E731
+    assert choose_alpha([(0.5, f1(0.91)), (0.8, f1(0.95)), (1.0, f1(0.93))]) == 1
+    assert choose_alpha([(0.5, f1(0.95)), (1.0, f1(0.95))]) == 1  # a tie: the larger α (less teacher)
+    assert choose_alpha([(0.9, f1(0.95)), (0.5, f1(0.95))]) == 0
+    loss = lambda v: {"monitor": "log_loss", "best_value": v}  # noqa: E731
+    assert choose_alpha([(0.5, loss(0.3)), (1.0, loss(0.2))]) == 1  # a loss is minimised
+
+
+def test_alpha_candidates_need_teachers_held_out_of_the_validation_split(make_recipe):
+    with pytest.raises(RecipeError, match="alpha_candidates.*teachers.holdout = 'student_validation'"):
+        make_recipe(distill={"alpha_candidates": [1.0]})
+    with pytest.raises(RecipeError, match="alpha_candidates.*student.valid_fraction > 0"):
+        make_recipe(distill={"alpha_candidates": [1.0]}, teachers={"holdout": "student_validation"},
+                    student={"valid_fraction": 0.0})
+
+
+def test_a_distilled_run_keeps_the_alpha_its_validation_split_prefers(make_recipe, tmp_path):
+    held = {"members": TINY_TEACHERS[:1], "holdout": "student_validation"}
+    recipe = make_recipe(teachers=held, student={"epochs": 2}, distill={"alpha": 0.3, "alpha_candidates": [1.0]})
+    metrics = train(TrainRequest(recipe, teacher="ensemble", out=tmp_path / "run"))
+    search = metrics["student"]["alpha_search"]
+    assert [s["alpha"] for s in search] == [0.3, 1.0] and sum(s["chosen"] for s in search) == 1
+    chosen = next(s for s in search if s["chosen"])
+    assert chosen["best_value"] == max(s["best_value"] for s in search)
+    assert metrics["student"]["loss"]["kd_alpha"] == chosen["alpha"]
+    assert metrics["student"]["val"][chosen["monitor"]] == pytest.approx(chosen["best_value"])
+    assert (tmp_path / "run" / "student" / "alpha" / "0.3" / "checkpoint.pt").exists()
+
+    # α = 1 is exactly the student alone: same seed, split and weights, no teacher signal
+    alone = train(TrainRequest(make_recipe(student={"epochs": 2}), teacher="none", out=tmp_path / "alone"))
+    assert search[1]["best_value"] == pytest.approx(alone["student"]["stopping"]["best_value"], abs=1e-9)
+    assert search[1]["best_step"] == alone["student"]["stopping"]["best_step"]
+
+
+def test_a_reused_ensemble_must_have_left_out_the_validation_split(make_recipe, tmp_path):
+    teachers = make_recipe(teachers={"members": TINY_TEACHERS[:1]}, student={"epochs": 1})
+    train(TrainRequest(teachers, teacher="ensemble", out=tmp_path / "teachers"))
+    choosing = make_recipe(teachers={"members": TINY_TEACHERS[:1], "holdout": "student_validation"},
+                           student={"epochs": 1}, distill={"alpha_candidates": [1.0]})
+    with pytest.raises(EdgekitError, match="did not leave out this student's validation split"):
+        train(TrainRequest(choosing, teacher=str(tmp_path / "teachers"), out=tmp_path / "student"))
