@@ -15,15 +15,17 @@ misses fails the export unless `--allow-drift`, see `drift.py`) and its op censu
 from __future__ import annotations
 
 import enum
+import io
 import logging
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnx
 
+from edgekit.errors import EdgekitError
 from edgekit.export import names
 from edgekit.export.census import graph_census, runtime_census
 from edgekit.export.drift import Check, parity_checks, settle
@@ -124,12 +126,21 @@ def quantize_int8_file(fp32_path: str | Path, int8_path: str | Path, reader, opt
         extra = {"ActivationSymmetric": symmetric, "WeightSymmetric": True}
         if options.calibration.method is CalibrationMethod.PERCENTILE:
             extra["CalibPercentile"] = options.calibration.percentile
-        with _without_per_channel_rank_warning():
-            quantize_static(str(source), str(out), reader, quant_format=QuantFormat.QDQ,
-                            per_channel=options.per_channel,
-                            activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8,
-                            weight_type=QuantType.QInt8, calibrate_method=_ort_method(options.calibration.method),
-                            nodes_to_exclude=exclude, extra_options=extra)
+        try:  # the histogram calibrators print their progress: kept off stdout (`--json` prints there)
+            with _without_per_channel_rank_warning(), redirect_stdout(io.StringIO()):
+                quantize_static(str(source), str(out), reader, quant_format=QuantFormat.QDQ,
+                                per_channel=options.per_channel,
+                                activation_type=QuantType.QInt8 if symmetric else QuantType.QUInt8,
+                                weight_type=QuantType.QInt8, calibrate_method=_ort_method(options.calibration.method),
+                                nodes_to_exclude=exclude, extra_options=extra)
+        except ValueError as exc:
+            if "Too many bins" not in str(exc):
+                raise
+            raise EdgekitError(
+                f"calibration.method = {options.calibration.method.value!r}: onnxruntime's histogram calibrator "
+                "cannot bin a tensor whose values all lie within a few thousand float32 steps (a student that "
+                "standardises its window has one: the window's variance, about 1 on every window); expected "
+                "calibration.method = 'minmax' (the default) or 'entropy'") from exc
         onnx.save(compact_names(onnx.load(str(out))), str(out))
         copy_metadata(fp32_path, out, Precision.INT8)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 import pytest
 
@@ -141,3 +142,36 @@ def test_window_standardisation_stays_float_in_int8(tmp_path):
     export_window_model(train_tiny("modern_tcn_xs", steps=1).model, trained.scaler, info, plain,
                         [b for _, b in trained.windows.validation.batches()])
     assert float_front_nodes(onnx.load(str(plain)).graph) == []
+
+
+def test_histogram_calibration_keeps_stdout_clean_or_fails_naming_the_method(exported, tmp_path, capsys):
+    """onnxruntime's histogram calibrators print their progress (it would corrupt `export --json`),
+    and its percentile one cannot bin a near-constant tensor: a window-standardising student's
+    variance, about 1 on every window. That is an error naming the methods that work."""
+    trained, fp32_path, _ = exported
+    quantize_int8(fp32_path, tmp_path / "e.onnx", trained.windows.calibration.subset(32),
+                  trained.windows.validation.subset(16),
+                  QuantizeOptions(calibration=Calibration(method=CalibrationMethod.ENTROPY, size=32)))
+    assert capsys.readouterr().out == ""
+
+    # a near-constant tensor feeding a quantized op: x * 1e-5 + 1, then a convolution
+    from onnx import TensorProto, helper
+
+    from edgekit.export.quantize import feed_reader, quantize_int8_file
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "tiny"], ["small"]), helper.make_node("Add", ["small", "one"], ["near_one"]),
+         helper.make_node("Conv", ["near_one", "w"], ["y"])], "near_constant",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 16])],
+        [helper.make_tensor("tiny", TensorProto.FLOAT, [], [1e-5]), helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+         helper.make_tensor("w", TensorProto.FLOAT, [2, 2, 1], [1.0, 0.5, -0.5, 1.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path = tmp_path / "near_constant.onnx"
+    onnx.save(model, str(path))
+    rng = np.random.default_rng(0)
+    feeds = [{"x": rng.normal(size=(1, 2, 16)).astype(np.float32)} for _ in range(8)]
+    method = CalibrationMethod.PERCENTILE
+    with pytest.raises(EdgekitError, match="'percentile'.*expected calibration.method = 'minmax'.*or 'entropy'"):
+        quantize_int8_file(path, tmp_path / "p.onnx", feed_reader(feeds, method),
+                           QuantizeOptions(calibration=Calibration(method=method), pre_process=False))
