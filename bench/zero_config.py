@@ -135,6 +135,7 @@ def edgekit_entry(name: str, spec: dict, runs: Path, overrides: list[str], reuse
         "reused": ens["reused"] or alone["reused"], "allow_drift": exp["allow_drift"], "export_refusal": exp["refusal"],
         "alone_allow_drift": exp_alone["allow_drift"], "alone_export_refusal": exp_alone["refusal"],
         "int8_drop_pp": int8.get("accuracy_drop_pp"), "device": m.get("device"), "threads": m.get("threads"),
+        "kd_alpha": m["student"]["loss"]["kd_alpha"], "alpha_search": m["student"].get("alpha_search"),
         "overrides": overrides,
     }
 
@@ -269,6 +270,12 @@ def markdown(table: dict) -> str:
         for goal in entry.get("goals", {}).values():
             verdict = "n/a" if goal["met"] is None else "met" if goal["met"] else "missed"
             goal_lines.append(f"- {name}: {goal['detail']}: **{verdict}**")
+        if ek and ek.get("alpha_search"):
+            tried = ", ".join(f"α {t['alpha']:g}: {100 * t['best_value']:.2f}" for t in ek["alpha_search"])
+            notes.append(f"{name}: the distilled run chose α by its validation split ({ek['alpha_search'][0]['monitor']} "
+                         f"%, teachers held out of it: {tried}) and kept α {ek['kd_alpha']:g}"
+                         + (" (1: its labels alone, so the distilled student is the student alone)"
+                            if ek["kd_alpha"] == 1 else "") + ".")
         if ek and ek.get("allow_drift"):
             notes.append(f"{name}: the INT8 export refused ({ek['export_refusal']}); kept with --allow-drift.")
         if ek and ek.get("alone_allow_drift"):
