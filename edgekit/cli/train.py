@@ -189,12 +189,22 @@ def render_result(result: dict) -> None:
             test = teachers["test"].get("test", {}).get(kind, {})
             rows.append([f"ensemble ({kind})", "", "", *_scores(teachers["oof"][kind]), *_scores(test, cmi=True)])
     s = result["student"]
-    label = f"{s['name']} ({'distilled' if s['distilled'] else 'alone'})"
-    rows.append([label, format_count(s["params"]), format_count(s["macs"]), "", "",
+    rows.append([student_label(s), format_count(s["params"]), format_count(s["macs"]), "", "",
                  *_scores(s["test"].get("test", {}), cmi=True)])
     table(f"edgekit train: {result['recipe']} → {result['run_dir']}",
           ["model", "params", "MACs", "CV acc %", "CV F1 %", "test acc %", "test F1 %", "test CMI"], rows)
     console.print(f"total {result['timings']['total_s']:.1f} s on {result['device']}")
+
+
+def student_label(student: dict) -> str:
+    """`modern_tcn_xs (distilled)`, `(alone)`, or with `distill.alpha_candidates` the α it kept."""
+    if not student["distilled"]:
+        return f"{student['name']} (alone)"
+    alpha = student["loss"]["kd_alpha"]
+    if not student.get("alpha_search"):
+        return f"{student['name']} (distilled)"
+    chosen = f"α {alpha:g} chosen on validation"
+    return f"{student['name']} ({'distilled, ' + chosen if alpha < 1 else 'its labels alone: ' + chosen})"
 
 
 def _scores(scores: dict, cmi: bool = False) -> list[str]:

@@ -125,3 +125,15 @@ def test_a_reused_ensemble_must_have_left_out_the_validation_split(make_recipe, 
                            student={"epochs": 1}, distill={"alpha_candidates": [1.0]})
     with pytest.raises(EdgekitError, match="did not leave out this student's validation split"):
         train(TrainRequest(choosing, teacher=str(tmp_path / "teachers"), out=tmp_path / "student"))
+
+
+def test_the_cli_names_the_alpha_a_distilled_run_kept():
+    from edgekit.cli.train import student_label
+
+    base = {"name": "modern_tcn_xs", "distilled": True, "loss": {"kd_alpha": 0.5}}
+    assert student_label({**base, "distilled": False}) == "modern_tcn_xs (alone)"
+    assert student_label(base) == "modern_tcn_xs (distilled)"
+    search = [{"alpha": 0.5}, {"alpha": 1.0}]
+    assert student_label({**base, "alpha_search": search}) == "modern_tcn_xs (distilled, α 0.5 chosen on validation)"
+    assert student_label({**base, "loss": {"kd_alpha": 1.0}, "alpha_search": search}) == \
+        "modern_tcn_xs (its labels alone: α 1 chosen on validation)"
