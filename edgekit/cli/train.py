@@ -69,7 +69,7 @@ def train(args: tuple[str, ...], recipe_path: Path | None, test_source: Path | N
     data, overrides = split_args(args)
     columns = {"sequence": sequence_col, "subject": subject_col, "label": label_col, "time": time_col,
                "session": session_col}
-    recipe, notes = resolve_recipe(recipe_path, data, test_source, columns, teacher, overrides)
+    recipe, notes = resolve_recipe(recipe_path, data, test_source, columns, teacher, overrides, student)
     command = "edgekit train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     if print_recipe:
         rerun = "edgekit train --recipe recipe.toml"
@@ -109,8 +109,9 @@ def split_args(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
 
 
 def resolve_recipe(recipe_path: Path | None, data: str | None, test_source: Path | None,
-                   columns: dict[str, str | None], teacher: str, overrides: list[str]):
-    """(recipe, notes): derived from DATA, or --recipe with DATA/--test/columns as overrides."""
+                   columns: dict[str, str | None], teacher: str, overrides: list[str], student: str | None = None):
+    """(recipe, notes): derived from DATA (for `student`), or --recipe with DATA/--test/columns as
+    overrides (`--student` then replaces the recipe's student when training: `run.TrainRequest`)."""
     from edgekit.train.auto import derive_recipe
     from edgekit.train.recipe import load_recipe
 
@@ -122,7 +123,7 @@ def resolve_recipe(recipe_path: Path | None, data: str | None, test_source: Path
     if data is None:
         raise click.UsageError("give DATA (a dataset file or folder, or 'simulator') or --recipe RECIPE")
     auto = derive_recipe(data, test_source=str(test_source) if test_source else None, teacher=teacher,
-                         columns=columns, overrides=overrides, accelerator=_accelerator(overrides))
+                         columns=columns, overrides=overrides, accelerator=_accelerator(overrides), student=student)
     return auto.recipe, auto.notes
 
 

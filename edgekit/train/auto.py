@@ -121,10 +121,11 @@ class AutoRecipe:
 
 def derive_recipe(source: str, *, test_source: str | None = None, teacher: str = "ensemble",
                   columns: dict[str, str] | None = None, overrides: Sequence[str] = (),
-                  accelerator: bool = False) -> AutoRecipe:
+                  accelerator: bool = False, student: str | None = None) -> AutoRecipe:
     """Read the training data named on the command line and derive its recipe. `columns` are
     the long-table roles a user named (`sequence`, `subject`, `label`, `time`); `overrides`
-    (key=value) apply before the data is read (`data.sample_rate_hz`) and win over what is derived."""
+    (key=value) apply before the data is read (`data.sample_rate_hz`) and win over what is derived;
+    `student` (`--student`) is the student the recipe is derived for (default `modern_tcn_xs`)."""
     from edgekit.train.prepare import load_source
     from edgekit.train.recipe import apply_overrides, recipe_from_dict, recipe_to_dict
 
@@ -134,7 +135,8 @@ def derive_recipe(source: str, *, test_source: str | None = None, teacher: str =
     if base.data.source == SIMULATOR and base.data.simulate_subjects == 0:
         base.data.simulate_subjects = max(5, base.data.simulate_sequences // SUBJECTS_PER_SIMULATED)
     train_ds = load_source(base.data.source, base.data.train_split, base, windows=False)
-    recipe, notes = _derive(train_ds, base.data, name=base.name, teacher=teacher, accelerator=accelerator)
+    recipe, notes = _derive(train_ds, base.data, name=base.name, teacher=teacher, accelerator=accelerator,
+                            student=student)
     if (segmented := segmentation_note(train_ds)) is not None:
         notes.insert(1, segmented)
     if overrides:
@@ -188,7 +190,7 @@ def auto_recipe(train_ds: SequenceDataset, *, data: DataConfig, teacher: str = "
 
 
 def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
-            accelerator: bool) -> tuple[Recipe, list[str]]:
+            accelerator: bool, student: str | None = None) -> tuple[Recipe, list[str]]:
     from edgekit.data.windows import sliding_windows
     from edgekit.train.recipe import recipe_from_dict, recipe_to_dict
     from edgekit.train.scoring import binary_classes
@@ -204,6 +206,9 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
     if data.window:
         ds = sliding_windows(ds, data.window, data.hop)
     recipe = Recipe(name=name, data=data)
+    if student is not None:
+        _check_student(student)
+        recipe.student.name = student
     n_train, note = _folds(recipe, ds, trains_teachers=_trains_teachers(teacher))
     notes.append(note)
     recipe.features.preset, spec, in_chs, note = _features(ds, offline_student=_offline(recipe.student.name))
@@ -277,6 +282,14 @@ def _distillation(recipe: Recipe, n_train: int, teacher: str) -> str | None:
     recipe.distill.mode = "function_matching"
     return ("distillation: function matching (the fold models label the student's augmented batch at every "
             "step; Handwriting: 58.4 % against 51.2 % from out-of-fold labels, the student alone 57.3 %)")
+
+
+def _check_student(name: str) -> None:
+    from edgekit.models import list_models
+
+    if name not in list_models(kind="student"):
+        raise EdgekitError(f"--student {name!r} is not a registered student; expected one of "
+                           f"{', '.join(list_models(kind='student'))}")
 
 
 def _alpha_by_validation(recipe: Recipe, teacher: str) -> str | None:

@@ -82,3 +82,16 @@ def test_a_validated_student_chooses_distillation_on_a_split_its_teachers_never_
     plain = derive_recipe(monitored_table, test_source=monitored_table,
                           overrides=["distill.alpha_candidates=[]", "teachers.holdout=none"]).recipe
     assert plain.teachers.holdout == "none" and plain.distill.alpha_candidates == []
+
+
+def test_the_recipe_is_derived_for_the_student_named_on_the_command_line(monitored_table):
+    from edgekit.errors import EdgekitError
+
+    lite = derive_recipe(monitored_table, test_source=monitored_table, student="lite")
+    assert lite.recipe.student.name == "lite"
+    assert lite.recipe.student.options == {"window_standardize": True}  # offline; no ModernTCN dilations
+    assert any(n.startswith("student: lite") for n in lite.notes)
+    causal = derive_recipe(monitored_table, test_source=monitored_table, student="modern_tcn_causal_xs").recipe
+    assert "window_standardize" not in causal.student.options  # a streaming student sees no whole window
+    with pytest.raises(EdgekitError, match="--student 'nope' is not a registered student; expected one of.*lite"):
+        derive_recipe(monitored_table, test_source=monitored_table, student="nope")
