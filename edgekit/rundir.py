@@ -113,6 +113,17 @@ class RunDir:
         return Path(folder) / RunDir.CHECKPOINT_NAME
 
     @staticmethod
+    def candidate_in(folder: Path, alpha: float) -> Path:
+        """Where the student trains at one α of `distill.alpha_candidates` (its checkpoint)."""
+        return Path(folder) / "alpha" / f"{alpha:g}"
+
+    @staticmethod
+    def checkpoints_in(folder: Path) -> list[Path]:
+        """The resume states in `folder`: its own and those of its α candidates."""
+        return [p for p in [RunDir.checkpoint_in(folder), *sorted(Path(folder).glob(f"alpha/*/{RunDir.CHECKPOINT_NAME}"))]
+                if p.exists()]
+
+    @staticmethod
     def logits_in(folder: Path, split: str, kind: str = "") -> Path:
         """`<split>_logits<kind>.npy` (log-probabilities): split `val`, `oof`, `test`, ...; kind
         `""` or `"_average"` (the plain average beside the stacked ensemble)."""

@@ -127,7 +127,7 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
         loss_cfg = replace(recipe.train.loss, kd_alpha=alpha, kd_temperature=dcfg.temperature, physics_weight=physics)
         objective = Objective(loss_cfg, k, binary_classes(data.class_names))
         train_t = SequenceTensors(arrays, k, targets=targets, teacher_logits=teacher if kd else None)
-        checkpoint = RunDir.checkpoint_in(folder if len(alphas) == 1 else folder / "alpha" / f"{alpha:g}")
+        checkpoint = RunDir.checkpoint_in(folder if len(alphas) == 1 else RunDir.candidate_in(folder, alpha))
         if checkpoint.exists() and not resume:
             checkpoint.unlink()
         tag = STAGE_TAGS[mode if kd else "none"] + (f" α={alpha:g}" if len(alphas) > 1 else "")

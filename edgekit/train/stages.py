@@ -153,7 +153,7 @@ def claim_run_dir(run: RunDir, plan: Plan, *, resume: bool, force: bool) -> list
     remove = list(stale)
     if any(folder != run.student for folder in stale):  # the ensemble files combine the removed folds
         remove += _ensemble_files(run)
-    continues = resume and run.student not in stale and RunDir.checkpoint_in(run.student).exists()
+    continues = resume and run.student not in stale and bool(RunDir.checkpoints_in(run.student))
     if not continues:
         remove += [run.student, *derived_from_student(run)]
     return [p for p in dict.fromkeys(remove) if p.exists()]
@@ -166,7 +166,8 @@ def derived_from_student(run: RunDir) -> list[Path]:
 def started_stages(run: RunDir) -> list[Path]:
     rounds = sorted((run.root / PSEUDO_DIR).glob("round*/teachers/*/fold*"))
     folders = sorted(run.teachers.glob("*/fold*")) + rounds + [run.student]
-    return [f for f in folders if f.is_dir() and any((f / name).exists() for name in STARTED)]
+    return [f for f in folders if f.is_dir() and (any((f / name).exists() for name in STARTED)
+                                                  or RunDir.checkpoints_in(f))]  # α candidates: student/alpha/*
 
 
 def discard(paths: list[Path]) -> None:

@@ -137,3 +137,28 @@ def test_the_cli_names_the_alpha_a_distilled_run_kept():
     assert student_label({**base, "alpha_search": search}) == "modern_tcn_xs (distilled, α 0.5 chosen on validation)"
     assert student_label({**base, "loss": {"kd_alpha": 1.0}, "alpha_search": search}) == \
         "modern_tcn_xs (its labels alone: α 1 chosen on validation)"
+
+
+def test_a_run_stopped_inside_the_alpha_search_resumes_to_the_same_choice(make_recipe, tmp_path):
+    from tests.train.test_resume import _stable, _Stopped, _stop_after
+
+    recipe = make_recipe(teachers={"members": TINY_TEACHERS[:1], "holdout": "student_validation"},
+                         train={"epochs": 2}, distill={"alpha_candidates": [1.0]})
+    reference = train(TrainRequest(recipe, teacher="ensemble", out=tmp_path / "ref"))
+    out = tmp_path / "stopped"
+    with pytest.raises(_Stopped, match="α=1"):  # 2 folds x 2 epochs, α 0.5's 2, then α 1's first
+        train(TrainRequest(recipe, teacher="ensemble", out=out), on_progress=_stop_after(7))
+    starts = []
+    resumed = train(TrainRequest(recipe, teacher="ensemble", out=out, resume=True),
+                    on_progress=lambda p: starts.append((p.stage, p.epoch)) if p.kind == "start" else None)
+    # α 0.5 finished: read back at its end; α 1 continues from its first epoch
+    assert [epoch for _, epoch in starts] == [2, 1] and "α=1" in starts[1][0]
+    assert _stable(resumed)["student"] == _stable(reference)["student"]
+
+    # a half-made α search belongs to its recipe too: resuming it with another one is refused
+    with pytest.raises(_Stopped, match="α=1"):
+        train(TrainRequest(recipe, teacher="ensemble", out=tmp_path / "again"), on_progress=_stop_after(7))
+    changed = make_recipe(teachers={"members": TINY_TEACHERS[:1], "holdout": "student_validation"},
+                          train={"epochs": 2}, distill={"alpha_candidates": [1.0], "temperature": 3.0})
+    with pytest.raises(EdgekitError, match="distill.temperature=2.0.*distill.temperature=3.0"):
+        train(TrainRequest(changed, teacher="ensemble", out=tmp_path / "again", resume=True))
