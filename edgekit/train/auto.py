@@ -218,7 +218,7 @@ def _derive(ds: SequenceDataset, data: DataConfig, *, name: str, teacher: str,
         notes.append(note)
     notes.append(_student(recipe))
     notes.append(_budgets(recipe, n_train, len(ds.class_names), in_chs, accelerator))
-    if (note := _alpha_by_validation(recipe, teacher)) is not None:
+    if (note := _alpha_by_validation(recipe, n_train, teacher)) is not None:
         notes.append(note)
     recipe.train.loss = replace(recipe.train.loss, label_smoothing=0.05,  # CMI: half the score is binary F1
                                 binary_weight=0.2 if binary_classes(ds.class_names) else 0.0)
@@ -292,14 +292,16 @@ def _check_student(name: str) -> None:
                            f"{', '.join(list_models(kind='student'))}")
 
 
-def _alpha_by_validation(recipe: Recipe, teacher: str) -> str | None:
+def _alpha_by_validation(recipe: Recipe, n_train: int, teacher: str) -> str | None:
     """Where the student has a validation split and the run trains its teachers: the folds leave
     that split out, and the student trains with and without the teachers and keeps the better."""
     if not _trains_teachers(teacher) or recipe.student.valid_fraction == 0:
         return None
     recipe.teachers.holdout = "student_validation"
     recipe.distill.alpha_candidates = list(ALPHA_CANDIDATES)
-    return (f"distillation by validation: the teacher folds leave out the student's validation split, and the "
+    fold_n = _fold_sequences(recipe, round(n_train * (1 - recipe.student.valid_fraction)))
+    return (f"distillation by validation: the teacher folds leave out the student's validation split (so a fold "
+            f"trains on about {fold_n} sequences), and the "
             f"student trains at α {', '.join(f'{a:g}' for a in [recipe.distill.alpha, *ALPHA_CANDIDATES])} "
             "(1 = its labels alone) and keeps the best validated; teachers that saw those subjects made "
             "distillation win on validation and lose on UCI-HAR's test set")
