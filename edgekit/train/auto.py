@@ -293,9 +293,11 @@ def _check_student(name: str) -> None:
 
 
 def _alpha_by_validation(recipe: Recipe, n_train: int, teacher: str) -> str | None:
-    """Where the student has a validation split and the run trains its teachers: the folds leave
-    that split out, and the student trains with and without the teachers and keeps the better."""
-    if not _trains_teachers(teacher) or recipe.student.valid_fraction == 0:
+    """Where the student has a validation split and the run trains its teachers (or reuses a run
+    whose teachers left a split out: `--teacher RUN_DIR`, checked to be this split when training):
+    the folds leave that split out, and the student trains with and without the teachers and
+    keeps the better."""
+    if recipe.student.valid_fraction == 0 or not (_trains_teachers(teacher) or _teachers_held_out(teacher)):
         return None
     recipe.teachers.holdout = "student_validation"
     recipe.distill.alpha_candidates = list(ALPHA_CANDIDATES)
@@ -477,6 +479,17 @@ def _macs(model: ModelConfig, in_chs: int, num_classes: int, length: int) -> int
 def _trains_teachers(teacher: str) -> bool:
     """Whether `--teacher` trains teachers (not `none`, not an existing run)."""
     return teacher == "ensemble" or teacher in _registered_teachers()
+
+
+def _teachers_held_out(teacher: str) -> bool:
+    """Whether `--teacher` is a run directory whose teacher folds left a validation split out."""
+    import json
+
+    data = Path(teacher) / "data.json"
+    try:
+        return bool(json.loads(data.read_text()).get("held_out"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _registered_teachers() -> list[str]:

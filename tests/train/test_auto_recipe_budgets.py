@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -95,3 +97,14 @@ def test_the_recipe_is_derived_for_the_student_named_on_the_command_line(monitor
     assert "window_standardize" not in causal.student.options  # a streaming student sees no whole window
     with pytest.raises(EdgekitError, match="--student 'nope' is not a registered student; expected one of.*lite"):
         derive_recipe(monitored_table, test_source=monitored_table, student="nope")
+
+
+def test_a_reused_run_whose_teachers_held_out_a_split_keeps_the_alpha_choice(monitored_table, tmp_path):
+    held, plain = tmp_path / "held", tmp_path / "plain"
+    for folder, held_out in ((held, [3, 5, 8]), (plain, [])):
+        folder.mkdir()
+        (folder / "data.json").write_text(json.dumps({"held_out": held_out}))
+    reusing = derive_recipe(monitored_table, test_source=monitored_table, teacher=str(held)).recipe
+    assert reusing.teachers.holdout == "student_validation" and reusing.distill.alpha_candidates == [1.0]
+    other = derive_recipe(monitored_table, test_source=monitored_table, teacher=str(plain)).recipe
+    assert other.teachers.holdout == "none" and other.distill.alpha_candidates == []
