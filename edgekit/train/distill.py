@@ -180,6 +180,20 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
     return StudentResult(student.name, tests, report, result.history)
 
 
+def check_teachers_held_out(recipe: Recipe, data: Prepared, teacher_run: RunDir, purpose: str) -> None:
+    """Refuse to choose distillation settings on the student's validation split (`purpose`: what
+    would be chosen) when the reused ensemble's folds did not leave that very split out."""
+    from edgekit.errors import EdgekitError
+
+    _, valid_idx, _ = student_validation(recipe, data.train.labels, data.train_subjects)
+    theirs = teacher_run.read_json(teacher_run.data).get("held_out", [])
+    if sorted(theirs) != sorted(valid_idx.tolist()):
+        raise EdgekitError(f"--teacher {teacher_run.root}: its folds did not leave out this student's validation "
+                           f"split ({len(theirs)} sequences held out, the split has {len(valid_idx)}), so {purpose} "
+                           "on sequences the teachers saw; expected a run trained with teachers.holdout = "
+                           "'student_validation' and the same student.valid_fraction and seed")
+
+
 def candidate_alphas(dcfg) -> list[float]:
     """`distill.alpha` first, then the other `alpha_candidates` in their order."""
     return [dcfg.alpha, *dict.fromkeys(a for a in dcfg.alpha_candidates if a != dcfg.alpha)]

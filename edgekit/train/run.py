@@ -79,7 +79,7 @@ def train(req: TrainRequest, *, on_progress: ProgressFn | None = None, on_stage:
 
 def _train(req: TrainRequest, loggers, on_stage: StageFn | None) -> dict:
     from edgekit.train.device import init_distributed, resolve_device, set_threads
-    from edgekit.train.distill import train_student
+    from edgekit.train.distill import check_teachers_held_out, train_student
     from edgekit.train.ensemble import load_ensemble, train_ensemble
     from edgekit.train.logs import check_extras
     from edgekit.train.prepare import prepare, prepare_unlabeled
@@ -151,7 +151,7 @@ def _train(req: TrainRequest, loggers, on_stage: StageFn | None) -> dict:
     elif teacher_dir is not None:
         ensemble = load_ensemble(teacher_dir, data)
         if recipe.distill.alpha_candidates:
-            _check_held_out(recipe, data, teacher_dir)
+            check_teachers_held_out(recipe, data, teacher_dir, "distill.alpha_candidates would choose α")
     timings["teachers_s"] = round(time.perf_counter() - t0, 2)
     if ensemble is not None:
         stage("teachers", ensemble.report)
@@ -197,20 +197,6 @@ def _teacher_plan(req: TrainRequest) -> tuple[list[ModelConfig] | None, RunDir |
         return None, RunDir(Path(mode))
     raise EdgekitError(f"--teacher {mode!r}: not a mode, a teacher model or a run directory; expected one of "
                        f"ensemble, none, a teacher ({', '.join(list_models(kind='teacher'))}) or an existing run dir")
-
-
-def _check_held_out(recipe: Recipe, data, teacher_run: RunDir) -> None:
-    """α is chosen on the student's validation split: a reused ensemble must have left it out."""
-    from edgekit.train.prepare import student_validation
-
-    _, valid_idx, _ = student_validation(recipe, data.train.labels, data.train_subjects)
-    theirs = teacher_run.read_json(teacher_run.data).get("held_out", [])
-    if sorted(theirs) != sorted(valid_idx.tolist()):
-        raise EdgekitError(f"--teacher {teacher_run.root}: its folds did not leave out this student's validation "
-                           f"split ({len(theirs)} sequences held out, the split has {len(valid_idx)}), so "
-                           "distill.alpha_candidates would choose α on sequences the teachers saw; expected a run "
-                           "trained with teachers.holdout = 'student_validation' and the same student.valid_fraction "
-                           "and seed, or no alpha_candidates")
 
 
 def _check_pseudo_labels(req: TrainRequest, members: list[ModelConfig] | None, teacher_dir: RunDir | None) -> None:

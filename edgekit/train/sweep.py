@@ -7,7 +7,9 @@ A trial trains one stage of the recipe, with the trial's values (`search_space.p
 - `student` (default): the student alone (no teachers, no KD, like `--teacher none`), scored on
   its validation split (`student.valid_fraction`); with `teacher` (`--teacher RUN_DIR`) it is
   distilled from that run's ensemble, as `edgekit train --teacher RUN_DIR` would, so the KD keys
-  (`distill.alpha`, `distill.temperature`, `distill.mode`) are chosen by validation too;
+  (`distill.alpha`, `distill.temperature`, `distill.mode`) are chosen by validation too. That run's
+  folds must have left the student's validation split out (`teachers.holdout`), or the sweep
+  refuses: teachers fitted on the validation subjects make distillation look better there;
 - `teachers`: one member of `[teachers]` over the recipe's folds, scored on its out-of-fold
   predictions.
 The objective is that validation score on `train.monitor` (macro-F1 by default; minimised for
@@ -290,11 +292,13 @@ def _objective(trial, job: _Job, on_progress: ProgressFn | None) -> float:
     report = _Reporter(trial, metric, on_progress)
     device = resolve_device(recipe.device.device)
     if job.stage == "student":
-        from edgekit.train.distill import train_student
+        from edgekit.train.distill import check_teachers_held_out, train_student
         from edgekit.train.ensemble import load_ensemble
 
         teachers = RunDir(Path(job.teacher)) if job.teacher else None
         soft = load_ensemble(teachers, data).soft_labels(recipe.distill.soft_labels) if teachers else None
+        if teachers and any(key.startswith("distill.") for key in job.space):
+            check_teachers_held_out(recipe, data, teachers, "the sweep would choose its distill keys")
         student = train_student(recipe, data, run.student, ModelConfig(recipe.student.name, recipe.student.options),
                                 device=device, on_progress=report, teacher_oof=soft, teacher_run=teachers)
         return float(student.report["val"][metric])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from edgekit.errors import EdgekitError
 from edgekit.train.checkpoint import load_checkpoint
 from edgekit.train.recipe import dump_recipe, load_recipe
 from edgekit.train.search_space import SpaceError, load_space
@@ -108,6 +109,14 @@ def test_a_student_sweep_distils_from_a_teacher_run_so_alpha_is_chosen_by_valida
     with pytest.raises(SweepError, match="holds no trained ensemble"):
         sweep(SweepRequest(recipe, load_space(_space(tmp_path, KD_SPACE)), trials=1, out=tmp_path / "no",
                            teacher=tmp_path))
+    # teachers that saw the student's validation split cannot choose distill keys on it
+    with pytest.raises(EdgekitError, match="did not leave out this student's validation split"):
+        sweep(SweepRequest(recipe, load_space(_space(tmp_path, KD_SPACE)), trials=1, out=tmp_path / "leaky",
+                           teacher=teachers))
+    recipe = make_recipe(teachers={"members": [{"name": "resnet1d", "options": {"stem_chs": 8, "stages": [
+        {"out_chs": 8}]}}], "holdout": "student_validation"}, train={"epochs": 1})
+    teachers = tmp_path / "held_out_teachers"
+    train(TrainRequest(recipe, out=teachers))
     out = tmp_path / "kd"
     result = sweep(SweepRequest(recipe, load_space(_space(tmp_path, KD_SPACE)), trials=2, out=out, teacher=teachers))
     assert result.trials[0].params == {"distill.alpha": 0.5}  # the recipe's own value first
