@@ -3,7 +3,7 @@
 Steps: load (or simulate) the training data, cut windows if asked, pick the test set (a loader
 split, a separate file, or held-out subjects), compute the causal features of the FeatureSpec,
 fit the per-channel scaler on the training sequences only, crop/pad to `data.length`, and make
-the subject-grouped folds. Everything the run directory records about the data comes from here.
+the subject-grouped folds (without the student's validation split under `teachers.holdout`). Everything the run directory records about the data comes from here.
 On data with thermopile/ToF channels the test set also gets its IMU-only and full-sensor views,
 and teachers with `layout = "spec"` get the spec's sensor-branch layout (`modalities.py`).
 """
