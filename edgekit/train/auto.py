@@ -483,13 +483,10 @@ def _trains_teachers(teacher: str) -> bool:
 
 def _teachers_held_out(teacher: str) -> bool:
     """Whether `--teacher` is a run directory whose teacher folds left a validation split out."""
-    import json
+    from edgekit.rundir import RunDir
 
-    data = Path(teacher) / "data.json"
-    try:
-        return bool(json.loads(data.read_text()).get("held_out"))
-    except (OSError, ValueError, AttributeError):
-        return False
+    run = RunDir(Path(teacher))
+    return run.is_run() and bool(run.read_json(run.data).get("held_out"))
 
 
 def _registered_teachers() -> list[str]:

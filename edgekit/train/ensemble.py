@@ -139,7 +139,7 @@ def train_ensemble(recipe: Recipe, data: Prepared, run: RunDir, members: list[Mo
     objective = Objective(recipe.train.loss, k_classes, binary_classes(data.class_names))
     score = lambda y, z: quick_scores(y, z, data.class_names)  # noqa: E731
     member_oof, member_tests, member_reports = [], [], {}
-    cv = fold_rows(data)
+    cv = data.fold_rows()
     for mi, member in enumerate(members):
         oof = np.zeros((len(data.train), k_classes), np.float32)
         fold_tests: list[dict[str, np.ndarray]] = []
@@ -184,7 +184,7 @@ def combine(recipe: Recipe, data: Prepared, run: RunDir, names: list[str], membe
     ensemble records as its teachers', also when another run reuses it (`--teacher RUN_DIR`)."""
     labels, k = data.train.labels, data.num_classes
     average = Stacker.average(len(names), k)
-    cv = fold_rows(data)  # the held-out sequences' labels stay out of the stacking weights too
+    cv = data.fold_rows()  # the held-out sequences' labels stay out of the stacking weights too
     stacker = fit_stacker(recipe.teachers.stacking, [m[cv] for m in member_oof], labels[cv], recipe.seed) \
         if len(names) > 1 else average
     avg_oof, stk_oof = average(member_oof), stacker(member_oof)
@@ -295,11 +295,6 @@ def _train_fold(recipe, data: Prepared, member: ModelConfig, folder: Path, tr, v
                                       "peak_memory_gb": result.peak_memory_gb,
                                       "val": {k2[4:]: v for k2, v in kept.items() if k2.startswith("val_")},
                                       "stopping": result.stopping, "history": result.history})
-
-
-def fold_rows(data: Prepared) -> np.ndarray:
-    """The training sequences in some fold's validation part: all but `data.held_out`."""
-    return np.setdiff1d(np.arange(len(data.train)), data.held_out)
 
 
 def _member_options(member: ModelConfig, data: Prepared) -> dict:

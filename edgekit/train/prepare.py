@@ -50,6 +50,10 @@ class Prepared:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def fold_rows(self) -> np.ndarray:
+        """The training sequences in some fold's validation part: all but `held_out`."""
+        return np.setdiff1d(np.arange(len(self.train)), self.held_out)
+
     def ids_digest(self) -> str:
         """A fingerprint of the training sequences' order, so a reused ensemble's OOF logits can
         be checked to line up with this run's data."""

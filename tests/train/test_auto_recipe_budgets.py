@@ -103,7 +103,7 @@ def test_a_reused_run_whose_teachers_held_out_a_split_keeps_the_alpha_choice(mon
     held, plain = tmp_path / "held", tmp_path / "plain"
     for folder, held_out in ((held, [3, 5, 8]), (plain, [])):
         folder.mkdir()
-        (folder / "data.json").write_text(json.dumps({"held_out": held_out}))
+        (folder / "data.json").write_text(json.dumps({"train_ids_digest": "0", "held_out": held_out}))
     reusing = derive_recipe(monitored_table, test_source=monitored_table, teacher=str(held)).recipe
     assert reusing.teachers.holdout == "student_validation" and reusing.distill.alpha_candidates == [1.0]
     other = derive_recipe(monitored_table, test_source=monitored_table, teacher=str(plain)).recipe
