@@ -136,6 +136,7 @@ def edgekit_entry(name: str, spec: dict, runs: Path, overrides: list[str], reuse
         "alone_allow_drift": exp_alone["allow_drift"], "alone_export_refusal": exp_alone["refusal"],
         "int8_drop_pp": int8.get("accuracy_drop_pp"), "device": m.get("device"), "threads": m.get("threads"),
         "kd_alpha": m["student"]["loss"]["kd_alpha"], "alpha_search": m["student"].get("alpha_search"),
+        "alpha_choice": m["student"].get("alpha_choice"),
         "overrides": overrides,
     }
 
@@ -274,6 +275,7 @@ def markdown(table: dict) -> str:
             tried = ", ".join(f"α {t['alpha']:g}: {100 * t['best_value']:.2f}" for t in ek["alpha_search"])
             notes.append(f"{name}: the distilled run chose α by its validation split ({ek['alpha_search'][0]['monitor']} "
                          f"%, teachers held out of it: {tried}) and kept α {ek['kd_alpha']:g}"
+                         + _sureness(ek.get("alpha_choice"))
                          + (" (1: its labels alone, so the distilled student is the student alone)"
                             if ek["kd_alpha"] == 1 else "") + ".")
         if ek and ek.get("allow_drift"):
@@ -294,6 +296,14 @@ def markdown(table: dict) -> str:
                               "student alone. Peers: aeon defaults, n_jobs=1, random_state=0, fit time on the same "
                               "training set.",
                               f"Machine: {meta['machine']}; aeon {meta.get('aeon') or '—'}. Command: `{meta['command']}`."]) + "\n"
+
+
+def _sureness(choice: dict | None) -> str:
+    """How sure validation was that the best α beat the largest (runs before `alpha_choice`: nothing)."""
+    if not choice or choice.get("p_better") is None:
+        return ""
+    return (f" (α {choice['best_alpha']:g} beat α {choice['reference_alpha']:g} in {100 * choice['p_better']:.0f} % "
+            f"of validation resamples; {100 * choice['confidence']:.0f} % needed)")
 
 
 def main(argv: list[str] | None = None) -> int:

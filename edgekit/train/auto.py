@@ -20,7 +20,8 @@ What is derived, and why (each choice is also written as a note above the printe
   (the ModernTCN seed note's rule, `dilations_for_length`);
 - distillation by validation: where the student has a validation split and the run trains its
   teachers, the folds leave that split out (`teachers.holdout`) and the student is trained at
-  `distill.alpha` and at `ALPHA_CANDIDATES` (1 = no teacher), keeping the best validated;
+  `distill.alpha` and at `ALPHA_CANDIDATES` (1 = no teacher), keeping the teachers' share only
+  where validation is sure it helps (`distill.choose_alpha`);
 - budgets in optimizer steps, not epochs: a stage needs on the order of a thousand steps whatever
   the data size (7 epochs of 151 windows at batch 128 are 7 steps, and teachers end at chance),
   so small sets get small batches (about N/8, 8..128) and `TEACHER_STEPS`/`STUDENT_STEPS` steps;
@@ -296,7 +297,7 @@ def _alpha_by_validation(recipe: Recipe, n_train: int, teacher: str) -> str | No
     """Where the student has a validation split and the run trains its teachers (or reuses a run
     whose teachers left a split out: `--teacher RUN_DIR`, checked to be this split when training):
     the folds leave that split out, and the student trains with and without the teachers and
-    keeps the better."""
+    keeps the teachers' share only where validation is sure of it."""
     if recipe.student.valid_fraction == 0 or not (_trains_teachers(teacher) or _teachers_held_out(teacher)):
         return None
     recipe.teachers.holdout = "student_validation"
@@ -305,7 +306,8 @@ def _alpha_by_validation(recipe: Recipe, n_train: int, teacher: str) -> str | No
     return (f"distillation by validation: the teacher folds leave out the student's validation split (so a fold "
             f"trains on about {fold_n} sequences), and the "
             f"student trains at α {', '.join(f'{a:g}' for a in [recipe.distill.alpha, *ALPHA_CANDIDATES])} "
-            "(1 = its labels alone) and keeps the best validated; teachers that saw those subjects made "
+            "(1 = its labels alone) and keeps α < 1 only if it beats α 1 in "
+            f"{recipe.distill.alpha_confidence:.0%} of validation resamples; teachers that saw those subjects made "
             "distillation win on validation and lose on UCI-HAR's test set")
 
 

@@ -133,6 +133,9 @@ class DistillConfig:
     # `train.monitor`, a tie going to the larger α (`distill.choose_alpha`). Needs a validation split the teachers never saw:
     # `teachers.holdout = "student_validation"` (or a `--teacher RUN_DIR` trained that way)
     alpha_candidates: list[Fraction] = field(default_factory=list)
+    # ... and only if it beats the largest α tried in this share of paired bootstrap resamples of the
+    # validation split (else the largest α is kept); 0 keeps the best score however small its lead
+    alpha_confidence: Annotated[float, Field(ge=0, lt=1, description="a share in [0, 1)")] = 0.95
 
 
 @dataclass

@@ -83,13 +83,38 @@ def test_holdout_is_a_checked_choice(make_recipe):
 
 
 # --- choosing α on the held-out split -------------------------------------------------------------
-def test_choose_alpha_keeps_the_best_validated_candidate():
-    f1 = lambda v: {"monitor": "macro_f1", "best_value": v}  # noqa: E731
-    assert choose_alpha([(0.5, f1(0.91)), (0.8, f1(0.95)), (1.0, f1(0.93))]) == 1
-    assert choose_alpha([(0.5, f1(0.95)), (1.0, f1(0.95))]) == 1  # a tie: the larger α (less teacher)
-    assert choose_alpha([(0.9, f1(0.95)), (0.5, f1(0.95))]) == 0
-    loss = lambda v: {"monitor": "log_loss", "best_value": v}  # noqa: E731
-    assert choose_alpha([(0.5, loss(0.3)), (1.0, loss(0.2))]) == 1  # a loss is minimised
+def _logits_right_on(labels: np.ndarray, right: int) -> np.ndarray:
+    """Two-class logits whose argmax is the label on the first `right` rows and wrong after."""
+    z = np.zeros((len(labels), 2))
+    z[np.arange(len(labels)), labels] = 1.0
+    z[right:] = z[right:, ::-1]
+    return z
+
+
+def _accuracy(y, z):
+    return float((z.argmax(1) == y).mean())
+
+
+def test_choose_alpha_keeps_a_distilled_candidate_only_when_validation_is_sure():
+    y = np.random.default_rng(0).integers(0, 2, 400)
+    clear = choose_alpha([0.5, 1.0], [_logits_right_on(y, 380), _logits_right_on(y, 320)], y, _accuracy,
+                         lower_is_better=False, confidence=0.95)
+    assert (clear.index, clear.best, clear.reference) == (0, 0.5, 1.0) and clear.p_better > 0.99
+    # one window more right of 400: the best score, but not a lead the resamples confirm
+    narrow = [_logits_right_on(y, 361), _logits_right_on(y, 360)]
+    kept = choose_alpha([0.5, 1.0], narrow, y, _accuracy, lower_is_better=False, confidence=0.95)
+    assert (kept.index, kept.best) == (1, 0.5) and 0 < kept.p_better < 0.95
+    assert choose_alpha([0.5, 1.0], narrow, y, _accuracy, lower_is_better=False, confidence=0.0).index == 0
+    # the reference is the largest α wherever it is listed; a tie goes to it, with no resampling
+    tie = choose_alpha([1.0, 0.5], [_logits_right_on(y, 360)] * 2, y, _accuracy, lower_is_better=False,
+                       confidence=0.95)
+    assert (tie.index, tie.best, tie.p_better) == (0, 1.0, None)
+    # a loss is minimised
+    loss = lambda yy, z: 1.0 - _accuracy(yy, z)  # noqa: E731
+    assert choose_alpha([0.5, 1.0], [_logits_right_on(y, 390), _logits_right_on(y, 300)], y, loss,
+                        lower_is_better=True, confidence=0.95).index == 0
+    assert choose_alpha([0.5, 1.0], [_logits_right_on(y, 300), _logits_right_on(y, 390)], y, loss,
+                        lower_is_better=True, confidence=0.95).index == 1
 
 
 def test_alpha_candidates_need_teachers_held_out_of_the_validation_split(make_recipe):
@@ -98,6 +123,8 @@ def test_alpha_candidates_need_teachers_held_out_of_the_validation_split(make_re
     with pytest.raises(RecipeError, match="alpha_candidates.*student.valid_fraction > 0"):
         make_recipe(distill={"alpha_candidates": [1.0]}, teachers={"holdout": "student_validation"},
                     student={"valid_fraction": 0.0})
+    with pytest.raises(RecipeError, match="alpha_confidence.*a share in \\[0, 1\\)"):
+        make_recipe(distill={"alpha_confidence": 1.0})
 
 
 def test_a_distilled_run_keeps_the_alpha_its_validation_split_prefers(make_recipe, tmp_path):
@@ -106,8 +133,11 @@ def test_a_distilled_run_keeps_the_alpha_its_validation_split_prefers(make_recip
     metrics = train(TrainRequest(recipe, teacher="ensemble", out=tmp_path / "run"))
     search = metrics["student"]["alpha_search"]
     assert [s["alpha"] for s in search] == [0.3, 1.0] and sum(s["chosen"] for s in search) == 1
-    chosen = next(s for s in search if s["chosen"])
-    assert chosen["best_value"] == max(s["best_value"] for s in search)
+    chosen, choice = next(s for s in search if s["chosen"]), metrics["student"]["alpha_choice"]
+    best = max(search, key=lambda s: (s["best_value"], s["alpha"]))
+    assert choice["best_alpha"] == best["alpha"] and choice["reference_alpha"] == 1.0
+    sure = choice["p_better"] is not None and choice["p_better"] >= choice["confidence"] == 0.95
+    assert chosen["alpha"] == (best["alpha"] if sure else 1.0)
     assert metrics["student"]["loss"]["kd_alpha"] == chosen["alpha"]
     assert metrics["student"]["val"][chosen["monitor"]] == pytest.approx(chosen["best_value"])
     assert (tmp_path / "run" / "student" / "alpha" / "0.3" / "checkpoint.pt").exists()
