@@ -50,6 +50,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,13 +59,22 @@ from edgekit.rundir import RunDir, save_model
 from edgekit.train.config import ModelConfig, Recipe, stage_budget
 from edgekit.train.fingerprint import record_model
 from edgekit.train.recipe import model_options
-from edgekit.train.loop import FitOptions, ProgressFn, fit, predict
+from edgekit.train.loop import FitOptions, FitResult, ProgressFn, fit, predict
+from edgekit.train.losses import LossConfig
 from edgekit.train.prepare import STUDENT_SEED_OFFSET, Prepared, student_validation
 from edgekit.train.stopping import LOWER_IS_BETTER
 from edgekit.train.scoring import binary_classes, full_report, log_probs, monitored_metric, quick_scores
 from edgekit.train.tensors import Arrays, SequenceTensors
 
 STAGE_TAGS = {"oof": " (distilled)", "function_matching": " (function matching)", "none": ""}  # by loss mode
+
+
+class _Candidate(NamedTuple):  # one α of `train_student`'s search
+    alpha: float
+    loss: LossConfig
+    result: FitResult
+    seconds: float
+    valid_logits: np.ndarray | None  # of the kept weights, when α is chosen on validation
 
 
 @dataclass
@@ -120,7 +130,8 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
     epochs, max_steps = stage_budget(recipe.train, recipe.student.epochs, recipe.student.max_steps)
     alphas = candidate_alphas(dcfg) if distilled else [dcfg.alpha]
 
-    tried = []  # (alpha, loss config, fit result, seconds, validation logits of the kept weights)
+    choosing = valid_t is not None and len(alphas) > 1
+    tried: list[_Candidate] = []
     for alpha in alphas:
         kd = distilled and alpha < 1  # α = 1 is the student alone: no teacher signal at all
         torch.manual_seed(seed)  # every candidate starts from the same weights
@@ -140,17 +151,17 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
                           monitor=monitor, teacher_fn=online if kd else None, sensor_fill=data.sensor_fill)
         started = time.perf_counter()
         result = fit(model, train_t, recipe.train, objective, opts, valid=valid_t, score=score, on_progress=on_progress)
+        seconds = time.perf_counter() - started
         valid_logits = predict(result.model, valid_t, recipe.train.eval_batch_size, device, recipe.device.amp) \
-            if valid_t is not None and len(alphas) > 1 else None
-        tried.append((alpha, loss_cfg, result, time.perf_counter() - started, valid_logits))
+            if choosing else None
+        tried.append(_Candidate(alpha, loss_cfg, result, seconds, valid_logits))
     choice = None
-    if len(tried) > 1 and valid_t is not None:
-        metric = lambda y, z: quick_scores(y, z, data.class_names)[monitor]  # noqa: E731
-        choice = choose_alpha([a for a, *_ in tried], [t[4] for t in tried], data.train.labels[valid_idx], metric,
-                              lower_is_better=monitor in LOWER_IS_BETTER, confidence=dcfg.alpha_confidence,
-                              seed=seed)
-    alpha, loss_cfg, result, _, _ = tried[choice.index if choice is not None else 0]
-    seconds = sum(t[3] for t in tried)
+    if choosing:
+        choice = choose_alpha([c.alpha for c in tried], [c.valid_logits for c in tried], data.train.labels[valid_idx],
+                              lambda y, z: score(y, z)[monitor], lower_is_better=monitor in LOWER_IS_BETTER,
+                              confidence=dcfg.alpha_confidence, seed=seed)
+    alpha, loss_cfg, result = tried[choice.index if choice is not None else 0][:3]
+    seconds = sum(c.seconds for c in tried)
     physics = loss_cfg.physics_weight
 
     tests, reports = {}, {}
@@ -174,10 +185,10 @@ def train_student(recipe: Recipe, data: Prepared, folder: Path, student: ModelCo
                  "physics_weight": physics, "kind": loss_cfg.kind.value,
                  "mode": mode if alpha < 1 else "none",  # "oof", "function_matching", or "none" (no KD)
                  "adjusted": adjusted},  # soft labels whose wrong top class was swapped with the true one
-        **({"alpha_search": [{"alpha": a, "chosen": a == alpha, "seconds": round(t, 2),
-                              **{key: r.stopping.get(key) for key in ("monitor", "best_value", "best_step",
-                                                                      "stopped_at_step", "stop_reason")}}
-                             for a, _, r, t, _ in tried]} if len(tried) > 1 else {}),
+        **({"alpha_search": [{"alpha": c.alpha, "chosen": c.alpha == alpha, "seconds": round(c.seconds, 2),
+                              **{key: c.result.stopping.get(key) for key in ("monitor", "best_value", "best_step",
+                                                                             "stopped_at_step", "stop_reason")}}
+                             for c in tried]} if len(tried) > 1 else {}),
         **({"alpha_choice": choice.report()} if choice is not None else {}),
         "pseudo_labelled": int(len(extra[0])) if extra is not None else 0,
         "train_sequences": int(len(arrays)), "validation": split,
